@@ -1,0 +1,231 @@
+"""SQLModel tables and their create/public shapes.
+
+Datetimes are timezone-aware UTC in Python; SQLite stores them as naive UTC text,
+PostgreSQL as ``timestamptz``. ``MentionBrand`` copies what the hot aggregations need
+(epoch seconds, platform, effective label, reach, engagement) so that a covering index
+answers counts and sentiment by brand and time without touching ``mention``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field as PydField
+from sqlmodel import JSON, Column, Field, SQLModel
+
+from scrm.timeutil import utcnow
+
+LABELS = ("positive", "neutral", "negative")
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A datetime column that always returns timezone-aware UTC values."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Brand(SQLModel, table=True):
+    """A tracked brand: ours (``is_own``) or a competitor, with its boolean query."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, sa_column_kwargs={"unique": True}, nullable=False)
+    query: str = Field(default="", max_length=4000)
+    is_own: bool = False
+    colour: str = Field(default="", max_length=16)
+    created_at: datetime = _created()
+
+
+class Author(SQLModel, table=True):
+    """A social account: platform + handle is unique."""
+
+    __table_args__ = (sa.UniqueConstraint("platform", "handle", name="uq_author_platform_handle"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=40)
+    handle: str = Field(max_length=200)
+    display_name: str = Field(default="", max_length=300)
+    followers: int = Field(default=0, sa_type=sa.BigInteger)
+    verified: bool = False
+    location: str = Field(default="", max_length=300)
+    profile_url: str = Field(default="", max_length=1000)
+
+
+class ImportBatch(SQLModel, table=True):
+    """One import run (a file, a collection or the demo) and its counts."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source: str = Field(max_length=40)  # file, demo, reddit...
+    file_name: str = Field(default="", max_length=500)
+    file_hash: str = Field(default="", max_length=64, index=True)
+    started_at: datetime = _created()
+    finished_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default="running", max_length=20)  # running, done, failed
+    read: int = 0
+    stored: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    error: str = Field(default="", max_length=2000)
+
+
+class ImportRejection(SQLModel, table=True):
+    """A row an import could not use: its number, the reason and the raw content."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="importbatch.id", index=True, ondelete="CASCADE")
+    row_number: int
+    reason: str = Field(max_length=500)
+    raw: str = Field(default="", sa_type=sa.Text)
+
+
+class Mention(SQLModel, table=True):
+    """A post or comment. platform + external_id is unique: imports are idempotent."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "external_id", name="uq_mention_platform_external_id"),
+        sa.Index("ix_mention_created_at", "created_at"),
+        sa.Index("ix_mention_author_created", "author_id", "created_at"),
+        sa.Index("ix_mention_parent", "platform", "parent_external_id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=40)
+    external_id: str = Field(max_length=200)
+    author_id: Optional[int] = Field(default=None, foreign_key="author.id", ondelete="SET NULL")
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    text: str = Field(sa_type=sa.Text)
+    url: str = Field(default="", max_length=2000)
+    parent_external_id: Optional[str] = Field(default=None, max_length=200)
+    likes: int = Field(default=0, sa_type=sa.BigInteger)
+    shares: int = Field(default=0, sa_type=sa.BigInteger)
+    comments: int = Field(default=0, sa_type=sa.BigInteger)
+    reach: int = Field(default=0, sa_type=sa.BigInteger)
+    language: str = Field(default="", max_length=16)
+    source: str = Field(default="", max_length=40)
+    batch_id: Optional[int] = Field(default=None, foreign_key="importbatch.id", ondelete="SET NULL")
+    compound: float = 0.0
+    label: str = Field(default="neutral", max_length=10)
+    label_override: Optional[str] = Field(default=None, max_length=10)
+    override_by: Optional[str] = Field(default=None, max_length=100)
+    override_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    scored_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class MentionBrand(SQLModel, table=True):
+    """Link of a mention to a brand, with copies of what hot aggregations read.
+
+    ``ts`` is ``created_at`` in epoch seconds (integer division buckets it by hour or day
+    on every database); ``label`` is the effective label (an override wins).
+    """
+
+    __tablename__ = "mention_brand"
+    __table_args__ = (
+        sa.Index(
+            "ix_mention_brand_hot", "brand_id", "ts", "label", "platform", "reach", "engagement"
+        ),
+        sa.Index("ix_mention_brand_ts", "ts"),
+    )
+
+    mention_id: int = Field(foreign_key="mention.id", primary_key=True, ondelete="CASCADE")
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True, ondelete="CASCADE")
+    ts: int = Field(sa_type=sa.BigInteger)
+    platform: str = Field(max_length=40)
+    label: str = Field(max_length=10)
+    reach: int = Field(default=0, sa_type=sa.BigInteger)
+    engagement: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class Customer(SQLModel, table=True):
+    """A record from the company's CRM."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    crm_ref: str = Field(max_length=100, sa_column_kwargs={"unique": True}, nullable=False)
+    name: str = Field(default="", max_length=300)
+    email: str = Field(default="", max_length=320, index=True)
+    country: str = Field(default="", max_length=100)
+    region: str = Field(default="", max_length=100)
+    city: str = Field(default="", max_length=100)
+    age: Optional[int] = None
+    income: Optional[float] = None
+    household_size: Optional[int] = None
+    segment: str = Field(default="", max_length=100)
+    lifetime_value: Optional[float] = None
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = _created()
+
+
+class SocialIdentity(SQLModel, table=True):
+    """A social handle known to belong to a customer."""
+
+    __table_args__ = (sa.UniqueConstraint("platform", "handle", name="uq_identity_platform_handle"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=40)
+    handle: str = Field(max_length=200)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    method: str = Field(default="exact", max_length=20)  # exact, email, fuzzy, manual
+    confidence: float = 1.0
+    linked_by: str = Field(default="system", max_length=100)
+    linked_at: datetime = _created()
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what, when (label overrides, links, erasures...)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    username: str = Field(max_length=100)
+    action: str = Field(max_length=60, index=True)
+    entity: str = Field(max_length=60)
+    entity_id: str = Field(default="", max_length=200)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class MentionCreate(BaseModel):
+    """A normalised mention from any source, before brand matching and scoring."""
+
+    platform: str
+    external_id: str
+    text: str
+    created_at: datetime
+    author: str = ""
+    author_name: str = ""
+    followers: int = 0
+    verified: bool = False
+    likes: int = 0
+    shares: int = 0
+    comments: int = 0
+    reach: Optional[int] = None
+    url: str = ""
+    brands: list[str] = PydField(default_factory=list)
+    parent_id: Optional[str] = None
+    language: str = ""
+
+
+class BrandCreate(BaseModel):
+    """Input shape for a new brand."""
+
+    name: str
+    query: str = ""
+    is_own: bool = False
+    colour: str = ""
