@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     batch_size: int = 5000
     score_workers: int = 0  # 0 = one per core
     domain_lexicon: bool = True
+    ground_truth_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "vader_ground_truth"
 
     @field_validator("database_url")
     @classmethod
