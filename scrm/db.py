@@ -45,7 +45,7 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     return sa.create_engine(sa_url, echo=echo, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI objects
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
@@ -54,7 +54,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DBAPI object
     cur.close()
 
 
-def alembic_config(engine: Engine):  # noqa: ANN201 - alembic.config.Config
+def alembic_config(engine: Engine):
     """An Alembic config bound to ``engine`` (migrations ship inside the package)."""
     from alembic.config import Config
 

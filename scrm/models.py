@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any, Optional
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field as PydField
+from pydantic import BaseModel
+from pydantic import Field as PydField
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from scrm.timeutil import utcnow
@@ -140,9 +141,7 @@ class MentionBrand(SQLModel, table=True):
 
     __tablename__ = "mention_brand"
     __table_args__ = (
-        sa.Index(
-            "ix_mention_brand_hot", "brand_id", "ts", "label", "platform", "reach", "engagement"
-        ),
+        sa.Index("ix_mention_brand_hot", "brand_id", "ts", "label", "platform", "reach", "engagement"),
         sa.Index("ix_mention_brand_ts", "ts"),
     )
 

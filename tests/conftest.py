@@ -19,9 +19,7 @@ from sqlmodel import SQLModel
 
 from scrm.db import init_db, make_engine
 
-PG_SERVER_URL = os.environ.get(
-    "SCRM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+PG_SERVER_URL = os.environ.get("SCRM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -70,7 +68,7 @@ def _truncate_pg(engine: Engine) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:  # noqa: ANN001
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     """A fresh, migrated database: a temp-file SQLite one, then PostgreSQL."""
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path / 'scrm.db'}")

@@ -1,0 +1,7 @@
+"""``python -m scrm``."""
+
+import sys
+
+from scrm.cli import main
+
+sys.exit(main())

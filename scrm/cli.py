@@ -1,0 +1,313 @@
+"""The command line: ``python -m scrm COMMAND``. Errors print one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from scrm.exceptions import ScrmError
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    from scrm.config import load_settings
+    from scrm.db import init_db, make_engine
+
+    url = args.database_url or load_settings().database_url
+    engine = make_engine(url)
+    init_db(engine)
+    return engine
+
+
+def _bar(total: int | None, desc: str, unit: str = "rows", **kw: Any) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=None, dynamic_ncols=True, **kw)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create or upgrade the database schema."""
+    engine = _engine(args)
+    print(f"Database ready: {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load the deterministic demo data set."""
+    from scrm.ingest.demo import load_demo
+
+    engine = _engine(args)
+    with _bar(args.mentions, "demo mentions") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.update(done - bar.n)
+
+        summary = load_demo(
+            engine=engine, mentions=args.mentions, customers=args.customers, seed=args.seed, progress=progress
+        )
+    r = summary.mentions
+    print(
+        f"Demo loaded in {summary.seconds:.1f} s: {summary.brands} brands, {r.stored} mentions stored "
+        f"({r.duplicates} already there), {summary.customers} customers"
+    )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a CSV/JSON/NDJSON file (optionally .gz) of mentions."""
+    from scrm.ingest.mapping import parse_map_args
+    from scrm.ingest.pipeline import import_file
+
+    mapping = parse_map_args(args.map or [])
+    engine = _engine(args)
+    path = Path(args.path)
+    size = path.stat().st_size if path.exists() else 0
+    with _bar(size, f"importing {path.name}", unit="B", unit_scale=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.update(min(done, total) - bar.n)
+
+        result = import_file(
+            path,
+            engine=engine,
+            platform=args.platform,
+            brand=args.brand,
+            mapping=mapping,
+            timezone=args.timezone,
+            fmt=args.format,
+            progress=progress,
+        )
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    print(
+        f"{result.file_name}: read {result.read}, stored {result.stored}, updated {result.updated}, "
+        f"duplicates {result.duplicates}, rejected {result.rejected} ({result.seconds:.1f} s)"
+    )
+    print("mapping: " + ", ".join(f"{k}={v}" for k, v in result.mapping.items()))
+    if result.ignored_columns:
+        print("ignored columns: " + ", ".join(result.ignored_columns))
+    for rej in result.rejections[:20]:
+        print(f"  row {rej.row}: {rej.reason}")
+    more = result.rejected + result.duplicates - len(result.rejections[:20])
+    if result.rejections[20:] or (result.rejected > 20):
+        print(f"  ... see all rejected rows of import {result.batch_id} on the Data page ({more} more)")
+    return 0
+
+
+def cmd_brands(args: argparse.Namespace) -> int:
+    """Add, list or edit brands."""
+    from scrm import brands
+
+    engine = _engine(args)
+    if args.brands_cmd == "add":
+        b = brands.add_brand(
+            engine=engine, name=args.name, query=args.query or "", is_own=args.own, colour=args.colour or ""
+        )
+        print(f"Added brand {b.name!r} ({'own' if b.is_own else 'competitor'})")
+        return 0
+    if args.brands_cmd == "edit":
+        own = True if args.own else (False if args.competitor else None)
+        b = brands.edit_brand(
+            engine=engine,
+            name=args.name,
+            new_name=args.new_name,
+            query=args.query,
+            is_own=own,
+            colour=args.colour,
+        )
+        print(f"Updated brand {b.name!r}")
+        return 0
+    rows = [
+        {"name": b.name, "own": b.is_own, "colour": b.colour, "query": b.query}
+        for b in brands.list_brands(engine=engine)
+    ]
+    if args.json:
+        _print_json(rows)
+    elif not rows:
+        print("No brands yet: add one with `python -m scrm brands add NAME --query '...'`")
+    for r in [] if args.json else rows:
+        print(f"{r['name']:<24} {'own' if r['own'] else 'competitor':<10} {r['colour']:<8} {r['query']}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score mentions that have no score yet, or all of them with --all."""
+    from scrm.scoring import rescore
+
+    engine = _engine(args)
+    with _bar(None, "scoring", unit="mentions") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        n = rescore(engine=engine, all_mentions=args.all, progress=progress)
+    print(f"Scored {n} mentions")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Report sentiment quality on the VADER ground truth or a labelled CSV."""
+    from scrm import evaluation
+
+    lexicon = not args.no_domain_lexicon
+    if args.file:
+        reports = [
+            evaluation.evaluate_labelled_csv(
+                Path(args.file),
+                text_column=args.text_column,
+                label_column=args.label_column,
+                domain_lexicon=lexicon,
+            )
+        ]
+    else:
+        directory = Path(args.dataset_dir) if args.dataset_dir else None
+        reports = evaluation.evaluate_ground_truth(directory, domain_lexicon=lexicon)
+    if args.json:
+        _print_json([r.to_dict() for r in reports])
+    else:
+        print(evaluation.format_reports(reports))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export mentions to a formula-safe CSV."""
+    from scrm.export import export_mentions
+    from scrm.timeutil import get_zone, parse_datetime
+
+    engine = _engine(args)
+    since = until = None
+    try:
+        tz = get_zone(args.timezone)
+        if args.since:
+            since = parse_datetime(args.since, tz)
+        if args.until:
+            until = parse_datetime(args.until, tz)
+            if len(args.until.strip()) == 10:  # a date: include the whole day
+                until += timedelta(days=1)
+    except ValueError as exc:
+        raise ScrmError(f"Bad --since/--until: {exc}") from None
+    n = export_mentions(args.out, engine=engine, brand=args.brand, since=since, until=until)
+    print(f"Wrote {n} mentions to {args.out}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Show what the database holds."""
+    from scrm.stats import database_stats
+
+    stats = database_stats(engine=_engine(args))
+    if args.json:
+        _print_json(stats)
+        return 0
+    for key in ("mentions", "authors", "brands", "customers", "imports"):
+        print(f"{key:<10} {stats[key]:>10,}")
+    if stats["first"]:
+        print(f"period     {stats['first']:%Y-%m-%d %H:%M} to {stats['last']:%Y-%m-%d %H:%M} UTC")
+    for name, n in stats["per_brand"].items():
+        print(f"  {name:<24} {n:>10,}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scrm", description="scrm: Social CRM for brand monitoring"
+    )
+    parser.add_argument("--database-url", help="database URL (default: SCRM_DATABASE_URL or data/scrm.db)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=func.__doc__, description=func.__doc__, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    add("init", cmd_init)
+    p = add("demo", cmd_demo)
+    p.add_argument("--mentions", type=int, default=50_000, help="number of mentions (default 50000)")
+    p.add_argument("--customers", type=int, default=5_000, help="number of customers (default 5000)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+
+    p = add("import", cmd_import)
+    p.add_argument("path", help="CSV, JSON or NDJSON file, optionally .gz")
+    p.add_argument("--platform", help="platform of every row (default: a platform column, or guessed)")
+    p.add_argument("--brand", help="link every row to this brand (created if needed)")
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar="field=column",
+        help="map a field to a column (repeatable); fields: external_id, platform, text, created_at, "
+        "author, followers, likes, shares, comments, reach, url, brand, parent_id, language",
+    )
+    p.add_argument("--timezone", default="UTC", help="timezone of naive timestamps (default UTC)")
+    p.add_argument("--format", choices=("csv", "json", "ndjson"), help="file format (default: detected)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
+    p = add("brands", cmd_brands)
+    bsub = p.add_subparsers(dest="brands_cmd", required=True, metavar="ACTION")
+    b = bsub.add_parser("add", help="add a brand")
+    b.add_argument("name")
+    b.add_argument("--query", help="boolean query, e.g. '\"northwind bank\" OR @northwind'")
+    b.add_argument("--own", action="store_true", help="our own brand (default: a competitor)")
+    b.add_argument("--colour", help="chart colour #RRGGBB (default: from the palette)")
+    b = bsub.add_parser("list", help="list brands")
+    b.add_argument("--json", action="store_true")
+    b = bsub.add_parser("edit", help="change a brand")
+    b.add_argument("name")
+    b.add_argument("--name", dest="new_name", help="new name")
+    b.add_argument("--query", help="new boolean query")
+    own = b.add_mutually_exclusive_group()
+    own.add_argument("--own", action="store_true", help="mark as our own brand")
+    own.add_argument("--competitor", action="store_true", help="mark as a competitor")
+    b.add_argument("--colour", help="chart colour #RRGGBB")
+
+    p = add("score", cmd_score)
+    p.add_argument("--all", action="store_true", help="re-score every mention (after a lexicon change)")
+
+    p = add("evaluate", cmd_evaluate)
+    p.add_argument("--dataset-dir", help="VADER ground-truth folder (default: SCRM_GROUND_TRUTH_DIR)")
+    p.add_argument("--file", help="a labelled CSV to evaluate instead")
+    p.add_argument("--text-column", default="text", help="text column of --file (default text)")
+    p.add_argument("--label-column", default="label", help="label column of --file (default label)")
+    p.add_argument("--no-domain-lexicon", action="store_true", help="stock VADER lexicon only")
+    p.add_argument("--json", action="store_true")
+
+    p = add("export", cmd_export)
+    esub = p.add_subparsers(dest="export_cmd", required=True, metavar="WHAT")
+    e = esub.add_parser("mentions", help="mentions as CSV")
+    e.add_argument("--out", required=True, help="output CSV file")
+    e.add_argument("--brand", help="only mentions of this brand")
+    e.add_argument("--since", help="from this date/time (inclusive)")
+    e.add_argument("--until", help="to this date (inclusive) or date/time (exclusive)")
+    e.add_argument("--timezone", default="UTC", help="timezone of --since/--until (default UTC)")
+
+    p = add("stats", cmd_stats)
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ScrmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: whole batches were stored; run the same command again to complete it",
+            file=sys.stderr,
+        )
+        return 130

@@ -1,0 +1,564 @@
+"""The one ingest path for every source: validate → deduplicate → match brands → score → store.
+
+Mentions are stored in transactional batches with bulk inserts. Each batch is one
+transaction, so a crash leaves only whole batches and a rerun completes the import; the
+(platform, external_id) key makes every import idempotent, and a newer export of known
+posts updates their metrics instead of adding rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from scrm.brands import ensure_brands
+from scrm.exceptions import ScrmError
+from scrm.ingest.files import MentionFile, RowError
+from scrm.ingest.mapping import RowMapper
+from scrm.models import Author, Brand, ImportBatch, ImportRejection, Mention, MentionBrand, MentionCreate
+from scrm.query import BrandMatcher
+from scrm.sentiment import BatchScorer, label_for
+from scrm.timeutil import epoch, get_zone, utcnow
+
+Progress = Callable[[int], None]
+MAX_REPORTED_REJECTIONS = 1000
+METRICS = ("likes", "shares", "comments", "reach")
+_M = Mention.__table__
+_MB = MentionBrand.__table__
+_A = Author.__table__
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A row that was not stored (or a duplicate inside the file): its number and why."""
+
+    row: int
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    """What an import did. ``rejections`` holds the first 1,000; all are in the database."""
+
+    batch_id: int
+    read: int = 0
+    stored: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    seconds: float = 0.0
+    file_name: str = ""
+    format: str = ""
+    mapping: dict[str, str] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (the ``import --json`` output)."""
+        return {
+            "batch_id": self.batch_id,
+            "file": self.file_name,
+            "format": self.format,
+            "read": self.read,
+            "stored": self.stored,
+            "updated": self.updated,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejections": [{"row": r.row, "reason": r.reason} for r in self.rejections],
+            "mapping": self.mapping,
+            "ignored_columns": self.ignored_columns,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+Item = tuple[int, MentionCreate | Rejection]
+
+
+@dataclass
+class _Prepared:
+    """A batch validated, matched and sent to scoring, waiting to be stored."""
+
+    read: int
+    new: list[tuple[int, MentionCreate, list[str]]]
+    existing: dict[str, tuple[int, MentionCreate, dict[str, Any]]]  # external key -> (row, m, stored)
+    rejections: list[tuple[Rejection, str]]  # (rejection, raw)
+    in_batch_duplicates: int
+    scores: Future[list[float]] | None
+
+
+class Pipeline:
+    """Stores mentions for one :class:`ImportBatch`; use :func:`ingest_mentions` or :func:`import_file`."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        source: str,
+        file_name: str = "",
+        batch_size: int | None = None,
+        workers: int | None = None,
+        domain_lexicon: bool | None = None,
+    ) -> None:
+        from scrm.config import get_settings
+
+        settings = get_settings()
+        self.engine = engine
+        self.batch_size = batch_size or settings.batch_size
+        self.workers = settings.score_workers if workers is None else workers
+        self.domain_lexicon = settings.domain_lexicon if domain_lexicon is None else domain_lexicon
+        with engine.begin() as conn:
+            batch_id = conn.execute(
+                sa.insert(ImportBatch.__table__).values(
+                    source=source, file_name=file_name[:500], started_at=utcnow(), status="running"
+                )
+            ).inserted_primary_key[0]
+        self.result = ImportResult(batch_id=batch_id, file_name=file_name)
+        brands = _load_brands(engine)
+        self.brand_ids = {name.lower(): bid for bid, name, _ in brands}
+        self.matcher = BrandMatcher({name: query for _, name, query in brands if query.strip()})
+
+    def run(self, items: Iterable[Item], *, progress: Progress | None = None) -> ImportResult:
+        """Store every item; rejections are recorded with their row numbers."""
+        started = time.perf_counter()
+        scorer = BatchScorer(workers=self.workers, domain_lexicon=self.domain_lexicon)
+        try:
+            pending: _Prepared | None = None
+            iterator = iter(items)
+            while chunk := list(islice(iterator, self.batch_size)):
+                prepared = self._prepare(chunk, scorer)
+                if pending is not None:
+                    self._store(pending)
+                    if progress:
+                        progress(self.result.read)
+                pending = prepared
+            if pending is not None:
+                self._store(pending)
+                if progress:
+                    progress(self.result.read)
+        except BaseException as exc:
+            self._finish("failed", str(exc)[:2000] if isinstance(exc, Exception) else "interrupted")
+            raise
+        finally:
+            scorer.close()
+        self.result.seconds = time.perf_counter() - started
+        self._finish("done", "")
+        return self.result
+
+    # -- stage 1: validate, dedupe, match, start scoring -----------------------------
+    def _prepare(self, chunk: list[Item], scorer: BatchScorer) -> _Prepared:
+        rejections: list[tuple[Rejection, str]] = []
+        unique: dict[tuple[str, str], tuple[int, MentionCreate]] = {}
+        in_batch = 0
+        for row, item in chunk:
+            if isinstance(item, Rejection):
+                rejections.append((item, getattr(item, "raw", "")))
+                continue
+            key = (item.platform, item.external_id)
+            first = unique.get(key)
+            if first is not None:
+                in_batch += 1
+                rejections.append((Rejection(row, f"duplicate of row {first[0]} (same platform and id)"), ""))
+                if _metrics(item) != _metrics(first[1]):
+                    unique[key] = (first[0], item)  # a later snapshot of the same post wins
+                continue
+            unique[key] = (row, item)
+        existing = _lookup_existing(self.engine, list(unique))
+        new: list[tuple[int, MentionCreate, list[str]]] = []
+        found: dict[str, tuple[int, MentionCreate, dict[str, Any]]] = {}
+        for key, (row, m) in unique.items():
+            stored = existing.get(key)
+            if stored is not None:
+                found["\x1f".join(key)] = (row, m, stored)
+            else:
+                matched = self.matcher.match(m.text, m.author) if self.matcher else []
+                new.append((row, m, _merge(matched, m.brands)))
+        texts = [m.text for _, m, _ in new]
+        future = scorer.submit(texts) if texts else None
+        return _Prepared(len(chunk), new, found, rejections, in_batch, future)
+
+    # -- stage 2: store in one transaction ---------------------------------------------
+    def _store(self, p: _Prepared) -> None:
+        scores = p.scores.result() if p.scores is not None else []
+        explicit = {b for _, m, names in p.new for b in names if b.lower() not in self.brand_ids}
+        if explicit:
+            self.brand_ids.update(
+                {k.lower(): v for k, v in ensure_brands(engine=self.engine, names=explicit).items()}
+            )
+        stored = updated = duplicates = 0
+        with self.engine.begin() as conn:
+            author_ids = _upsert_authors(conn, [m for _, m, _ in p.new] + [v[1] for v in p.existing.values()])
+            now = utcnow()
+            rows = []
+            for (_row, m, _brands), compound in zip(p.new, scores, strict=True):
+                reach = m.reach if m.reach is not None else m.followers
+                rows.append(
+                    {
+                        "platform": m.platform,
+                        "external_id": m.external_id,
+                        "author_id": author_ids.get((m.platform, m.author)),
+                        "created_at": m.created_at,
+                        "text": m.text,
+                        "url": m.url,
+                        "parent_external_id": m.parent_id,
+                        "likes": m.likes,
+                        "shares": m.shares,
+                        "comments": m.comments,
+                        "reach": reach,
+                        "language": m.language,
+                        "source": self.result.file_name[:40] or "import",
+                        "batch_id": self.result.batch_id,
+                        "compound": compound,
+                        "label": label_for(compound),
+                        "scored_at": now,
+                    }
+                )
+            inserted = _insert_ignore(conn, rows)
+            links = []
+            conflicts: list[tuple[int, MentionCreate]] = []
+            for (row, m, names), values in zip(p.new, rows, strict=True):
+                mention_id = inserted.get((m.platform, m.external_id))
+                if mention_id is None:
+                    conflicts.append((row, m))
+                    continue
+                stored += 1
+                for name in names:
+                    links.append(
+                        {
+                            "mention_id": mention_id,
+                            "brand_id": self.brand_ids[name.lower()],
+                            "ts": epoch(m.created_at),
+                            "platform": m.platform,
+                            "label": values["label"],
+                            "reach": values["reach"],
+                            "engagement": m.likes + m.shares + m.comments,
+                        }
+                    )
+            if links:
+                conn.execute(sa.insert(_MB), links)
+            # posts already stored: refresh changed metrics, else count as duplicates
+            if conflicts:
+                again = _lookup_existing(conn, [(m.platform, m.external_id) for _, m in conflicts])
+                for row, m in conflicts:
+                    p.existing["\x1f".join((m.platform, m.external_id))] = (
+                        row,
+                        m,
+                        again[(m.platform, m.external_id)],
+                    )
+            changes = []
+            for row, m, old in p.existing.values():
+                new_metrics = _metrics(m)
+                if new_metrics != tuple(old[k] for k in METRICS):
+                    changes.append({"b_id": old["id"], **dict(zip(METRICS, new_metrics, strict=True))})
+                elif old["batch_id"] == self.result.batch_id:
+                    p.rejections.append(
+                        (Rejection(row, "duplicate of an earlier row (same platform and id)"), "")
+                    )
+                    p.in_batch_duplicates += 1
+                else:
+                    duplicates += 1
+            if changes:
+                _update_metrics(conn, changes)
+                updated = len(changes)
+            real_rejects = [r for r in p.rejections if not r[0].reason.startswith("duplicate of")]
+            if p.rejections:
+                conn.execute(
+                    sa.insert(ImportRejection.__table__),
+                    [
+                        {
+                            "batch_id": self.result.batch_id,
+                            "row_number": r.row,
+                            "reason": safe_text(r.reason, 500),
+                            "raw": safe_text(raw, 2000),
+                        }
+                        for r, raw in p.rejections
+                    ],
+                )
+            res = self.result
+            res.read += p.read
+            res.stored += stored
+            res.updated += updated
+            res.duplicates += duplicates + p.in_batch_duplicates
+            res.rejected += len(real_rejects)
+            room = MAX_REPORTED_REJECTIONS - len(res.rejections)
+            if room > 0:
+                res.rejections.extend(sorted((r for r, _ in p.rejections), key=lambda r: r.row)[:room])
+            conn.execute(
+                sa.update(ImportBatch.__table__)
+                .where(ImportBatch.__table__.c.id == res.batch_id)
+                .values(
+                    read=res.read,
+                    stored=res.stored,
+                    updated=res.updated,
+                    duplicates=res.duplicates,
+                    rejected=res.rejected,
+                )
+            )
+
+    def _finish(self, status: str, error: str) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.update(ImportBatch.__table__)
+                    .where(ImportBatch.__table__.c.id == self.result.batch_id)
+                    .values(status=status, error=error, finished_at=utcnow())
+                )
+        except sa.exc.SQLAlchemyError:
+            if status == "done":
+                raise
+
+
+def _load_brands(engine: Engine) -> list[tuple[int, str, str]]:
+    t = Brand.__table__
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(t.c.id, t.c.name, t.c.query))]
+
+
+def _merge(matched: list[str], explicit: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for name in [*matched, *explicit]:
+        seen.setdefault(name.lower(), name)
+    return list(seen.values())
+
+
+def _metrics(m: MentionCreate) -> tuple[int, int, int, int]:
+    return (m.likes, m.shares, m.comments, m.reach if m.reach is not None else m.followers)
+
+
+def _chunks(seq: list, size: int = 500) -> Iterator[list]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def _lookup_existing(bind: Engine | Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """Stored id, batch and metrics of the mentions with these (platform, external_id) keys."""
+    out: dict[tuple[str, str], dict] = {}
+    if not keys:
+        return out
+    by_platform: dict[str, list[str]] = {}
+    for platform, ext in keys:
+        by_platform.setdefault(platform, []).append(ext)
+    cols = [_M.c.id, _M.c.platform, _M.c.external_id, _M.c.batch_id, *(_M.c[k] for k in METRICS)]
+
+    def run(conn: Connection) -> None:
+        for platform, ids in by_platform.items():
+            for part in _chunks(ids):
+                stmt = sa.select(*cols).where(_M.c.platform == platform, _M.c.external_id.in_(part))
+                for r in conn.execute(stmt).mappings():
+                    out[(r["platform"], r["external_id"])] = dict(r)
+
+    if isinstance(bind, Connection):
+        run(bind)
+    else:
+        with bind.connect() as conn:
+            run(conn)
+    return out
+
+
+def _dialect_insert(conn: Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _insert_ignore(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], int]:
+    """Insert mentions, skipping keys stored meanwhile; returns the new ids by key."""
+    if not rows:
+        return {}
+    stmt = (
+        _dialect_insert(conn, _M)
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        .returning(_M.c.id, _M.c.platform, _M.c.external_id)
+    )
+    return {(r.platform, r.external_id): r.id for r in conn.execute(stmt, rows)}
+
+
+def _upsert_authors(conn: Connection, mentions: list[MentionCreate]) -> dict[tuple[str, str], int]:
+    """Ids of the mentions' authors, inserting new ones and refreshing followers."""
+    latest: dict[tuple[str, str], MentionCreate] = {}
+    for m in mentions:
+        if m.author:
+            key = (m.platform, m.author)
+            if key not in latest or m.created_at >= latest[key].created_at:
+                latest[key] = m
+    if not latest:
+        return {}
+    ids: dict[tuple[str, str], int] = {}
+    known: dict[tuple[str, str], int] = {}
+    by_platform: dict[str, list[str]] = {}
+    for platform, handle in latest:
+        by_platform.setdefault(platform, []).append(handle)
+    for platform, handles in by_platform.items():
+        for part in _chunks(handles):
+            stmt = sa.select(_A.c.id, _A.c.handle, _A.c.followers).where(
+                _A.c.platform == platform, _A.c.handle.in_(part)
+            )
+            for r in conn.execute(stmt):
+                ids[(platform, r.handle)] = r.id
+                known[(platform, r.handle)] = r.followers
+    missing = [
+        {
+            "platform": p,
+            "handle": h,
+            "display_name": m.author_name[:300] or h,
+            "followers": m.followers,
+            "verified": m.verified,
+            "location": "",
+            "profile_url": "",
+        }
+        for (p, h), m in latest.items()
+        if (p, h) not in ids
+    ]
+    if missing:
+        stmt = (
+            _dialect_insert(conn, _A)
+            .on_conflict_do_nothing(index_elements=["platform", "handle"])
+            .returning(_A.c.id, _A.c.platform, _A.c.handle)
+        )
+        for r in conn.execute(stmt, missing):
+            ids[(r.platform, r.handle)] = r.id
+        for p, h in [
+            (r["platform"], r["handle"]) for r in missing if (r["platform"], r["handle"]) not in ids
+        ]:
+            ids[(p, h)] = conn.execute(
+                sa.select(_A.c.id).where(_A.c.platform == p, _A.c.handle == h)
+            ).scalar_one()
+    changed = [
+        {"b_id": ids[k], "b_followers": m.followers}
+        for k, m in latest.items()
+        if k in known and m.followers and m.followers != known[k]
+    ]
+    if changed:
+        conn.execute(
+            sa.update(_A)
+            .where(_A.c.id == sa.bindparam("b_id"))
+            .values(followers=sa.bindparam("b_followers")),
+            changed,
+        )
+    return ids
+
+
+def _update_metrics(conn: Connection, changes: list[dict]) -> None:
+    conn.execute(
+        sa.update(_M)
+        .where(_M.c.id == sa.bindparam("b_id"))
+        .values(
+            likes=sa.bindparam("likes"),
+            shares=sa.bindparam("shares"),
+            comments=sa.bindparam("comments"),
+            reach=sa.bindparam("reach"),
+        ),
+        changes,
+    )
+    conn.execute(
+        sa.update(_MB)
+        .where(_MB.c.mention_id == sa.bindparam("b_id"))
+        .values(
+            reach=sa.bindparam("reach"),
+            engagement=sa.bindparam("likes") + sa.bindparam("shares") + sa.bindparam("comments"),
+        ),
+        changes,
+    )
+
+
+def ingest_mentions(
+    mentions: Iterable[MentionCreate],
+    *,
+    engine: Engine,
+    source: str,
+    file_name: str = "",
+    progress: Progress | None = None,
+    batch_size: int | None = None,
+    workers: int | None = None,
+) -> ImportResult:
+    """Store already-normalised mentions (demo, collectors) through the shared pipeline."""
+    pipeline = Pipeline(
+        engine=engine, source=source, file_name=file_name or source, batch_size=batch_size, workers=workers
+    )
+    return pipeline.run(enumerate(mentions, start=1), progress=progress)
+
+
+def import_file(
+    path: Path | str,
+    *,
+    engine: Engine,
+    platform: str | None = None,
+    brand: str | None = None,
+    mapping: dict[str, str] | None = None,
+    timezone: str = "UTC",
+    fmt: str | None = None,
+    display_name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int | None = None,
+    workers: int | None = None,
+) -> ImportResult:
+    """Import a CSV/JSON/NDJSON file (optionally gzipped) of mentions.
+
+    Raises :class:`ImportFormatError` when the file cannot be read at all; bad rows are
+    rejected one by one and reported. ``progress(bytes_read, file_size)`` follows the file.
+    """
+    tz = get_zone(timezone)
+    with MentionFile(path, fmt=fmt, display_name=display_name) as source:
+        mapper = RowMapper.build(
+            source.columns, overrides=mapping, platform=platform, brand=brand, timezone=tz
+        )
+        pipeline = Pipeline(
+            engine=engine, source="file", file_name=source.name, batch_size=batch_size, workers=workers
+        )
+        result = pipeline.result
+        result.format = source.format
+        result.mapping = dict(mapper.mapping)
+        result.ignored_columns = list(mapper.ignored)
+        size = max(source.size, 1)
+
+        def items() -> Iterator[Item]:
+            for row, record in source.records():
+                if isinstance(record, RowError):
+                    yield row, _RawRejection(row, record.reason, record.raw)
+                    continue
+                converted = mapper.convert(record)
+                if isinstance(converted, str):
+                    yield row, _RawRejection(row, converted, _raw_record(record))
+                else:
+                    yield row, converted
+
+        tick = (lambda _n: progress(source.bytes_read, size)) if progress else None
+        try:
+            result = pipeline.run(items(), progress=tick)
+        except ScrmError:
+            raise
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(ImportBatch.__table__)
+                .where(ImportBatch.__table__.c.id == result.batch_id)
+                .values(file_hash=source.sha256)
+            )
+        return result
+
+
+@dataclass(frozen=True)
+class _RawRejection(Rejection):
+    raw: str = ""
+
+
+def _raw_record(record: dict[str, Any]) -> str:
+    parts = []
+    for k, v in record.items():
+        text = v if isinstance(v, str) else repr(v)
+        parts.append(f"{k}={text[:300]}")
+    return "; ".join(parts)
+
+
+def safe_text(value: str, limit: int) -> str:
+    """``value`` cut to ``limit`` characters, storable anywhere (no NUL, valid UTF-8)."""
+    value = value[:limit].replace("\x00", "\\x00")
+    return value.encode("utf-8", "replace").decode("utf-8")
