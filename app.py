@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from scrm.ingest.demo import load_demo
 from sqlalchemy.engine import Engine
 
 from scrm.db import init_db, make_engine
 from scrm.exceptions import ScrmError
-from scrm.ingest.demo import load_demo
 from scrm.stats import database_stats
 
 st.set_page_config(page_title="scrm — Social CRM", page_icon="📣", layout="wide")
@@ -41,8 +41,11 @@ def ensure_demo(engine: Engine) -> None:
             bar.progress(min(done / max(total, 1), 1.0), text=f"{done:,} of {total:,} demo mentions stored")
 
         summary = load_demo(engine=engine, progress=progress)
-        status.update(label=f"Demo data loaded: {summary.mentions.stored:,} mentions of {summary.brands} "
-                      f"fictional brands over 90 days, {summary.customers:,} customers", state="complete")
+        status.update(
+            label=f"Demo data loaded: {summary.mentions.stored:,} mentions of {summary.brands} "
+            f"fictional brands over 90 days, {summary.customers:,} customers",
+            state="complete",
+        )
     st.cache_data.clear()
 
 

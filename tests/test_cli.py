@@ -22,7 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(*args: str, db: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
         [sys.executable, "-m", "scrm", "--database-url", f"sqlite:///{db}", *args],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, **env}, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        timeout=300,
     )
     if check:
         assert proc.returncode == 0, proc.stderr
@@ -31,10 +35,17 @@ def run(*args: str, db: Path, check: bool = True, **env: str) -> subprocess.Comp
 
 def test_import_json_output_and_exit_codes(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
-    path = write(tmp_path / "a.csv", csv_bytes([*GOOD_ROWS, {**GOOD_ROWS[0], "id": "9", "created_at": "nope"}]))
+    path = write(
+        tmp_path / "a.csv", csv_bytes([*GOOD_ROWS, {**GOOD_ROWS[0], "id": "9", "created_at": "nope"}])
+    )
     out = json.loads(run("import", str(path), "--json", "--platform", "twitter", db=db).stdout)
     assert {k: out[k] for k in ("read", "stored", "updated", "duplicates", "rejected")} == {
-        "read": 4, "stored": 3, "updated": 0, "duplicates": 0, "rejected": 1}
+        "read": 4,
+        "stored": 3,
+        "updated": 0,
+        "duplicates": 0,
+        "rejected": 1,
+    }
     assert out["rejections"][0]["row"] == 5
     again = json.loads(run("import", str(path), "--json", "--platform", "twitter", db=db).stdout)
     assert (again["stored"], again["duplicates"]) == (0, 3)
@@ -59,15 +70,37 @@ def test_brands_and_export_are_formula_safe(tmp_path: Path) -> None:
     run("export", "mentions", "--out", str(out), "--brand", "Northwind", db=db)
     with open(out, encoding="utf-8", newline="") as f:
         data = list(csv.reader(f))
-    assert data[0] == ["platform", "external_id", "brands", "author", "created_at", "text", "sentiment",
-                       "compound", "likes", "shares", "comments", "reach", "url"]
+    assert data[0] == [
+        "platform",
+        "external_id",
+        "brands",
+        "author",
+        "created_at",
+        "text",
+        "sentiment",
+        "compound",
+        "likes",
+        "shares",
+        "comments",
+        "reach",
+        "url",
+    ]
     texts = {r[1]: r for r in data[1:]}
     assert set(texts) == {"1", "2", "3"}
     assert texts["1"][5] == "'" + rows[0]["text"] and texts["2"][5] == "'-2+3 northwind"
     assert texts["1"][2] == "Northwind" and texts["1"][4] == "2026-11-01T10:00:00Z"
     assert texts["1"][6] in ("positive", "neutral", "negative")
-    run("export", "mentions", "--out", str(out), "--since", "2026-11-01T10:30:00Z", "--until", "2026-11-01",
-        db=db)
+    run(
+        "export",
+        "mentions",
+        "--out",
+        str(out),
+        "--since",
+        "2026-11-01T10:30:00Z",
+        "--until",
+        "2026-11-01",
+        db=db,
+    )
     with open(out, encoding="utf-8") as f:
         assert len(f.read().strip().splitlines()) == 1 + 1  # only row 2 (19:00 UTC) in that window
     stats = json.loads(run("stats", "--json", db=db).stdout)
@@ -88,8 +121,9 @@ def test_killed_import_is_completed_by_a_rerun(tmp_path: Path) -> None:
     run("brands", "add", "Northwind", "--query", "northwind", db=db)
     cmd = [sys.executable, "-m", "scrm", "--database-url", f"sqlite:///{db}", "import", str(path)]
     env = {**os.environ, "SCRM_BATCH_SIZE": "500", "SCRM_SCORE_WORKERS": "1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     engine = make_engine(f"sqlite:///{db}")
     deadline = time.monotonic() + 120
     stored = 0

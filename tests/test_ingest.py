@@ -16,24 +16,47 @@ from scrm.models import Author, ImportBatch, ImportRejection, Mention, MentionBr
 from tests.factories import GOOD_ROWS, csv_bytes, mention, ndjson_bytes, write
 
 
-def count(engine, table) -> int:  # noqa: ANN001
+def count(engine, table) -> int:
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(table.__table__)).scalar_one()
 
 
-def stored_ids(engine) -> set[str]:  # noqa: ANN001
+def stored_ids(engine) -> set[str]:
     with engine.connect() as conn:
         return set(conn.execute(sa.select(Mention.__table__.c.external_id)).scalars())
 
 
 def test_detect_mapping_of_common_exports() -> None:
-    airline = ["tweet_id", "airline_sentiment", "airline", "name", "retweet_count", "text", "tweet_created",
-               "tweet_location", "user_timezone"]
+    airline = [
+        "tweet_id",
+        "airline_sentiment",
+        "airline",
+        "name",
+        "retweet_count",
+        "text",
+        "tweet_created",
+        "tweet_location",
+        "user_timezone",
+    ]
     assert detect_mapping(airline) == {
-        "external_id": "tweet_id", "text": "text", "created_at": "tweet_created", "author": "name",
-        "shares": "retweet_count", "brand": "airline",
+        "external_id": "tweet_id",
+        "text": "text",
+        "created_at": "tweet_created",
+        "author": "name",
+        "shares": "retweet_count",
+        "brand": "airline",
     }
-    reddit = ["id", "author", "title", "selftext", "created_utc", "score", "num_comments", "permalink", "subreddit"]
+    reddit = [
+        "id",
+        "author",
+        "title",
+        "selftext",
+        "created_utc",
+        "score",
+        "num_comments",
+        "permalink",
+        "subreddit",
+    ]
     m = detect_mapping(reddit)
     assert m["text"] == "selftext" and m["likes"] == "score" and m["comments"] == "num_comments"
     assert m["url"] == "permalink" and m["created_at"] == "created_utc"
@@ -52,11 +75,14 @@ def test_parse_map_args_refuses_unknown_fields() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "semicolon", "ndjson", "json", "csv.gz", "json.gz"])
-def test_formats_import_the_same_rows(memory_engine, tmp_path: Path, fmt: str) -> None:  # noqa: ANN001
+def test_formats_import_the_same_rows(memory_engine, tmp_path: Path, fmt: str) -> None:
     data = {
-        "csv": csv_bytes(GOOD_ROWS), "tsv": csv_bytes(GOOD_ROWS, delimiter="\t"),
-        "semicolon": csv_bytes(GOOD_ROWS, delimiter=";"), "ndjson": ndjson_bytes(GOOD_ROWS),
-        "json": json.dumps(GOOD_ROWS, indent=1).encode(), "csv.gz": csv_bytes(GOOD_ROWS),
+        "csv": csv_bytes(GOOD_ROWS),
+        "tsv": csv_bytes(GOOD_ROWS, delimiter="\t"),
+        "semicolon": csv_bytes(GOOD_ROWS, delimiter=";"),
+        "ndjson": ndjson_bytes(GOOD_ROWS),
+        "json": json.dumps(GOOD_ROWS, indent=1).encode(),
+        "csv.gz": csv_bytes(GOOD_ROWS),
         "json.gz": json.dumps(GOOD_ROWS).encode(),
     }[fmt]
     suffix = {"tsv": "tsv", "semicolon": "csv"}.get(fmt, fmt)
@@ -69,11 +95,19 @@ def test_formats_import_the_same_rows(memory_engine, tmp_path: Path, fmt: str) -
     assert handles == {"alice", "bob", "carol"}
 
 
-def test_twitter_api_json_with_nested_user(memory_engine, tmp_path: Path) -> None:  # noqa: ANN001
-    doc = {"data": [
-        {"id_str": "991", "full_text": "@Northwind thanks, fixed!", "created_at": "Tue Oct 31 22:10:47 +0000 2017",
-         "user": {"screen_name": "Dana", "followers_count": 1200}, "favorite_count": 4, "retweet_count": 1},
-    ]}
+def test_twitter_api_json_with_nested_user(memory_engine, tmp_path: Path) -> None:
+    doc = {
+        "data": [
+            {
+                "id_str": "991",
+                "full_text": "@Northwind thanks, fixed!",
+                "created_at": "Tue Oct 31 22:10:47 +0000 2017",
+                "user": {"screen_name": "Dana", "followers_count": 1200},
+                "favorite_count": 4,
+                "retweet_count": 1,
+            },
+        ]
+    }
     path = write(tmp_path / "api.json", json.dumps(doc))
     result = import_file(path, engine=memory_engine)
     assert result.stored == 1
@@ -86,7 +120,7 @@ BAD_FILES = [
     ("empty.csv", b"", "is empty"),
     ("blank.csv", b"\n\n  \n", "is empty"),
     ("garbage.csv", bytes(range(256)) * 64, "not a text file"),
-    ("latin1.csv", "id,text\n" .encode() + "caf\xe9 ".encode("latin-1") * 400, "not UTF-8"),
+    ("latin1.csv", b"id,text\n" + "caf\xe9 ".encode("latin-1") * 400, "not UTF-8"),
     ("header.csv", b"id,text,created_at\n", "header but no rows"),
     ("notext.csv", b"id,created_at,author\n1,2026-11-01,bob\n", "No text column"),
     ("nodate.csv", b"id,text\n1,hello\n", "No date column"),
@@ -96,7 +130,7 @@ BAD_FILES = [
 
 
 @pytest.mark.parametrize(("name", "data", "message"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
-def test_unreadable_files_are_one_clear_error(memory_engine, tmp_path, name, data, message) -> None:  # noqa: ANN001
+def test_unreadable_files_are_one_clear_error(memory_engine, tmp_path, name, data, message) -> None:
     ingest_mentions([mention(1)], engine=memory_engine, source="test")
     with pytest.raises(ImportFormatError, match=message):
         import_file(write(tmp_path / name, data), engine=memory_engine)
@@ -114,15 +148,25 @@ BAD_ROWS = [
     ("non-numeric count", _rows_with({"likes": "lots"}), "not a number"),
     ("5 MB field", _rows_with({"text": "x" * 5_000_000}), "5,000,000 characters"),
     ("NUL byte", _rows_with({"text": "bad\x00text"}), "NUL bytes"),
-    ("invalid UTF-8", csv_bytes(GOOD_ROWS[:1]) + b'2,"broken \xff\xfe text",2026-11-01,bob,1\n'
-     + csv_bytes(GOOD_ROWS[2:]).split(b"\n", 1)[1], "invalid UTF-8"),
-    ("too many fields", csv_bytes(GOOD_ROWS[:1]) + b"2,a,2026-11-01,bob,1,extra\n"
-     + csv_bytes(GOOD_ROWS[2:]).split(b"\n", 1)[1], "6 fields but the header has 5"),
+    (
+        "invalid UTF-8",
+        csv_bytes(GOOD_ROWS[:1])
+        + b'2,"broken \xff\xfe text",2026-11-01,bob,1\n'
+        + csv_bytes(GOOD_ROWS[2:]).split(b"\n", 1)[1],
+        "invalid UTF-8",
+    ),
+    (
+        "too many fields",
+        csv_bytes(GOOD_ROWS[:1])
+        + b"2,a,2026-11-01,bob,1,extra\n"
+        + csv_bytes(GOOD_ROWS[2:]).split(b"\n", 1)[1],
+        "6 fields but the header has 5",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "data", "reason"), BAD_ROWS, ids=[b[0] for b in BAD_ROWS])
-def test_bad_rows_are_rejected_with_row_and_reason(engine, tmp_path, case, data, reason) -> None:  # noqa: ANN001
+def test_bad_rows_are_rejected_with_row_and_reason(engine, tmp_path, case, data, reason) -> None:
     result = import_file(write(tmp_path / "posts.csv", data), engine=engine)
     assert (result.read, result.stored, result.rejected) == (3, 2, 1)
     assert len(result.rejections) == 1
@@ -134,7 +178,7 @@ def test_bad_rows_are_rejected_with_row_and_reason(engine, tmp_path, case, data,
     assert rej["row_number"] == 3 and reason in rej["reason"] and len(rej["raw"]) <= 2000
 
 
-def test_duplicate_rows_in_one_file(engine, tmp_path) -> None:  # noqa: ANN001
+def test_duplicate_rows_in_one_file(engine, tmp_path) -> None:
     data = csv_bytes([*GOOD_ROWS, GOOD_ROWS[0]])
     result = import_file(write(tmp_path / "dup.csv", data), engine=engine, batch_size=2)
     assert (result.read, result.stored, result.duplicates, result.rejected) == (4, 3, 1, 0)
@@ -143,14 +187,14 @@ def test_duplicate_rows_in_one_file(engine, tmp_path) -> None:  # noqa: ANN001
     assert count(engine, Mention) == 3
 
 
-def test_truncated_json_keeps_the_rows_before(memory_engine, tmp_path) -> None:  # noqa: ANN001
+def test_truncated_json_keeps_the_rows_before(memory_engine, tmp_path) -> None:
     data = json.dumps(GOOD_ROWS)[:-40].encode()
     result = import_file(write(tmp_path / "cut.json", data), engine=memory_engine)
     assert result.stored == 2 and result.rejected == 1
     assert "truncated JSON" in result.rejections[0].reason and result.rejections[0].row == 3
 
 
-def test_one_bad_ndjson_line(memory_engine, tmp_path) -> None:  # noqa: ANN001
+def test_one_bad_ndjson_line(memory_engine, tmp_path) -> None:
     lines = ndjson_bytes(GOOD_ROWS).split(b"\n")
     lines[1] = b'{"id": "2", "text": "oops",'
     result = import_file(write(tmp_path / "x.ndjson", b"\n".join(lines)), engine=memory_engine)
@@ -158,7 +202,7 @@ def test_one_bad_ndjson_line(memory_engine, tmp_path) -> None:  # noqa: ANN001
     assert result.rejections[0].row == 2 and "invalid JSON" in result.rejections[0].reason
 
 
-def test_formula_text_is_stored_as_text(memory_engine, tmp_path) -> None:  # noqa: ANN001
+def test_formula_text_is_stored_as_text(memory_engine, tmp_path) -> None:
     rows = [{**GOOD_ROWS[0], "text": '=HYPERLINK("http://evil","click")'}]
     result = import_file(write(tmp_path / "f.csv", csv_bytes(rows)), engine=memory_engine)
     assert result.stored == 1
@@ -166,24 +210,29 @@ def test_formula_text_is_stored_as_text(memory_engine, tmp_path) -> None:  # noq
         assert conn.execute(sa.select(Mention.__table__.c.text)).scalar_one() == rows[0]["text"]
 
 
-def test_unknown_mapped_column_is_an_error(memory_engine, tmp_path) -> None:  # noqa: ANN001
+def test_unknown_mapped_column_is_an_error(memory_engine, tmp_path) -> None:
     with pytest.raises(ImportFormatError, match="'Body' given in --map is not in the file"):
-        import_file(write(tmp_path / "a.csv", csv_bytes(GOOD_ROWS)), engine=memory_engine,
-                     mapping={"text": "Body"})
+        import_file(
+            write(tmp_path / "a.csv", csv_bytes(GOOD_ROWS)), engine=memory_engine, mapping={"text": "Body"}
+        )
 
 
-def test_explicit_mapping_and_timezone(memory_engine, tmp_path) -> None:  # noqa: ANN001
+def test_explicit_mapping_and_timezone(memory_engine, tmp_path) -> None:
     rows = [{"Post": "hello there", "When": "2026-07-01 12:00:00", "Who": "Eve", "Key": "k1"}]
-    result = import_file(write(tmp_path / "m.csv", csv_bytes(rows)), engine=memory_engine,
-                         mapping={"text": "Post", "created_at": "When", "author": "Who", "external_id": "Key"},
-                         timezone="Europe/Paris", platform="facebook")
+    result = import_file(
+        write(tmp_path / "m.csv", csv_bytes(rows)),
+        engine=memory_engine,
+        mapping={"text": "Post", "created_at": "When", "author": "Who", "external_id": "Key"},
+        timezone="Europe/Paris",
+        platform="facebook",
+    )
     assert result.stored == 1 and result.mapping["text"] == "Post"
     with memory_engine.connect() as conn:
         row = conn.execute(sa.select(Mention.__table__)).mappings().one()
     assert row["created_at"].hour == 10 and row["platform"] == "facebook" and row["external_id"] == "k1"
 
 
-def test_reimport_stores_nothing_and_newer_export_updates_metrics(engine, tmp_path) -> None:  # noqa: ANN001
+def test_reimport_stores_nothing_and_newer_export_updates_metrics(engine, tmp_path) -> None:
     path = write(tmp_path / "a.csv", csv_bytes(GOOD_ROWS))
     first = import_file(path, engine=engine)
     second = import_file(path, engine=engine)
@@ -195,16 +244,22 @@ def test_reimport_stores_nothing_and_newer_export_updates_metrics(engine, tmp_pa
     third = import_file(write(tmp_path / "b.csv", csv_bytes(newer)), engine=engine)
     assert (third.stored, third.updated, third.duplicates) == (0, 1, 2)
     with engine.connect() as conn:
-        likes = conn.execute(sa.select(Mention.__table__.c.likes).where(Mention.__table__.c.external_id == "1"))
+        likes = conn.execute(
+            sa.select(Mention.__table__.c.likes).where(Mention.__table__.c.external_id == "1")
+        )
         assert likes.scalar_one() == 40
     with engine.connect() as conn:
-        batches = conn.execute(sa.select(ImportBatch.__table__).order_by(ImportBatch.__table__.c.id)).mappings().all()
+        batches = (
+            conn.execute(sa.select(ImportBatch.__table__).order_by(ImportBatch.__table__.c.id))
+            .mappings()
+            .all()
+        )
     assert [b["status"] for b in batches] == ["done"] * 3
     assert batches[0]["file_hash"] == batches[1]["file_hash"] != batches[2]["file_hash"]
     assert batches[1]["duplicates"] == 3
 
 
-def test_rows_without_id_get_a_stable_key(memory_engine, tmp_path) -> None:  # noqa: ANN001
+def test_rows_without_id_get_a_stable_key(memory_engine, tmp_path) -> None:
     rows = [{k: v for k, v in r.items() if k != "id"} for r in GOOD_ROWS]
     path = write(tmp_path / "noid.csv", csv_bytes(rows))
     assert import_file(path, engine=memory_engine).stored == 3
@@ -212,7 +267,7 @@ def test_rows_without_id_get_a_stable_key(memory_engine, tmp_path) -> None:  # n
     assert all(i.startswith("h:") for i in stored_ids(memory_engine))
 
 
-def test_brands_by_query_and_by_column(engine, tmp_path) -> None:  # noqa: ANN001
+def test_brands_by_query_and_by_column(engine, tmp_path) -> None:
     add_brand(engine=engine, name="Northwind", query="northwind OR @northwind", is_own=True)
     rows = [dict(r) for r in GOOD_ROWS]
     rows[1]["brand"] = "Harbor"
@@ -221,16 +276,22 @@ def test_brands_by_query_and_by_column(engine, tmp_path) -> None:  # noqa: ANN00
     result = import_file(write(tmp_path / "b.csv", csv_bytes(rows)), engine=engine)
     assert result.stored == 3
     with engine.connect() as conn:
-        links = conn.execute(sa.text(
-            "SELECT m.external_id, b.name FROM mention_brand mb JOIN mention m ON m.id = mb.mention_id "
-            "JOIN brand b ON b.id = mb.brand_id ORDER BY 1, 2")).all()
+        links = conn.execute(
+            sa.text(
+                "SELECT m.external_id, b.name FROM mention_brand mb JOIN mention m ON m.id = mb.mention_id "
+                "JOIN brand b ON b.id = mb.brand_id ORDER BY 1, 2"
+            )
+        ).all()
     assert [tuple(r) for r in links] == [("1", "Northwind"), ("2", "Harbor"), ("3", "Northwind")]
 
 
-def test_mention_brand_copies_label_and_metrics(memory_engine) -> None:  # noqa: ANN001
+def test_mention_brand_copies_label_and_metrics(memory_engine) -> None:
     add_brand(engine=memory_engine, name="Northwind", query="northwind")
-    ingest_mentions([mention(1, text="northwind is awful and terrible", likes=2, shares=3, comments=4)],
-                    engine=memory_engine, source="test")
+    ingest_mentions(
+        [mention(1, text="northwind is awful and terrible", likes=2, shares=3, comments=4)],
+        engine=memory_engine,
+        source="test",
+    )
     with memory_engine.connect() as conn:
         link = conn.execute(sa.select(MentionBrand.__table__)).mappings().one()
         m = conn.execute(sa.select(Mention.__table__)).mappings().one()
