@@ -92,3 +92,56 @@ def big_csv(path: Path, n: int, *, start: int = 0) -> Path:
                 ]
             )
     return path
+
+
+def add_activity(
+    engine: Any, rows: list[tuple[str, datetime, str, int, int]], *, platform: str = "twitter"
+) -> dict:
+    """Insert mentions linked to brands directly: (brand, created_at, label, reach, engagement).
+
+    Brands are created as needed (the first one is the own brand); returns brand ids by name.
+    """
+    import sqlalchemy as sa
+
+    from scrm.models import Brand, Mention, MentionBrand
+
+    ids: dict[str, int] = {}
+    with engine.begin() as conn:
+        for name, _, _, _, _ in rows:
+            if name not in ids:
+                found = conn.execute(
+                    sa.select(Brand.__table__.c.id).where(Brand.__table__.c.name == name)
+                ).scalar()
+                ids[name] = (
+                    found
+                    or conn.execute(
+                        sa.insert(Brand.__table__).values(
+                            name=name, query="", is_own=not ids, colour="", created_at=T0
+                        )
+                    ).inserted_primary_key[0]
+                )
+        start = conn.execute(sa.select(sa.func.count()).select_from(Mention.__table__)).scalar_one()
+        for i, (name, created, label, reach, engagement) in enumerate(rows, start=start):
+            mid = conn.execute(
+                sa.insert(Mention.__table__).values(
+                    platform=platform,
+                    external_id=f"a{i}",
+                    created_at=created,
+                    text=f"{name} {label}",
+                    label=label,
+                    reach=reach,
+                    likes=engagement,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                sa.insert(MentionBrand.__table__).values(
+                    mention_id=mid,
+                    brand_id=ids[name],
+                    ts=int(created.timestamp()),
+                    platform=platform,
+                    label=label,
+                    reach=reach,
+                    engagement=engagement,
+                )
+            )
+    return ids

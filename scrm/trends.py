@@ -1,0 +1,139 @@
+"""Trends and KPIs: SQL aggregation over ``mention_brand``, then pure functions on small frames.
+
+Definitions (DESIGN.md): net sentiment = (positive − negative) / (positive + negative) × 100,
+``None`` when there is neither; share of voice of a brand = its mentions / mentions of all
+tracked brands × 100; reach = sum of the authors' followers at posting time; engagement =
+likes + shares + comments. Counts are brand mentions: a post about two brands counts once
+for each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from scrm.filters import Filters
+from scrm.models import LABELS, MentionBrand
+
+_MB = MentionBrand.__table__
+ACTIVITY_COLUMNS = ("ts", "brand_id", "label", "mentions", "reach", "engagement")
+HOUR = 3600
+DAY = 86400
+
+
+def activity(*, engine: Engine, filters: Filters, bucket: int = HOUR) -> pd.DataFrame:
+    """Mentions, reach and engagement by time bucket, brand and label.
+
+    Columns: ``ts`` (bucket start, aware UTC), ``brand_id``, ``label``, ``mentions``,
+    ``reach``, ``engagement``. Answered from the covering index of ``mention_brand``.
+    """
+    slot = (_MB.c.ts / bucket).label("slot")
+    stmt = (
+        sa.select(
+            slot,
+            _MB.c.brand_id,
+            _MB.c.label,
+            sa.func.count().label("mentions"),
+            sa.func.sum(_MB.c.reach).label("reach"),
+            sa.func.sum(_MB.c.engagement).label("engagement"),
+        )
+        .where(*filters.link_conditions())
+        .group_by(slot, _MB.c.brand_id, _MB.c.label)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=["slot", "brand_id", "label", "mentions", "reach", "engagement"])
+    frame["ts"] = pd.to_datetime(frame["slot"].astype("int64") * bucket, unit="s", utc=True)
+    for col in ("mentions", "reach", "engagement"):
+        frame[col] = frame[col].astype("int64")
+    return frame[list(ACTIVITY_COLUMNS)]
+
+
+def net_sentiment(positive: float, negative: float) -> float | None:
+    """(positive − negative) / (positive + negative) × 100, or None without either."""
+    total = positive + negative
+    return None if total == 0 else (positive - negative) / total * 100.0
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Totals of an activity frame."""
+
+    mentions: int
+    reach: int
+    engagement: int
+    positive: int
+    neutral: int
+    negative: int
+
+    @property
+    def net_sentiment(self) -> float | None:
+        """Net sentiment of these totals."""
+        return net_sentiment(self.positive, self.negative)
+
+
+def totals(frame: pd.DataFrame) -> Totals:
+    """Sum an activity frame (any subset of it)."""
+    by_label = frame.groupby("label")["mentions"].sum()
+    return Totals(
+        mentions=int(frame["mentions"].sum()),
+        reach=int(frame["reach"].sum()),
+        engagement=int(frame["engagement"].sum()),
+        **{label: int(by_label.get(label, 0)) for label in LABELS},
+    )
+
+
+def share_of_voice(frame: pd.DataFrame, brand_ids: set[int] | tuple[int, ...]) -> float | None:
+    """Mentions of ``brand_ids`` over mentions of every brand in the frame × 100 (None if empty)."""
+    total = frame["mentions"].sum()
+    if total == 0:
+        return None
+    return float(frame.loc[frame["brand_id"].isin(list(brand_ids)), "mentions"].sum() / total * 100.0)
+
+
+def resample(frame: pd.DataFrame, *, freq: str, tz: str = "UTC") -> pd.DataFrame:
+    """Re-bucket an activity frame to ``freq`` ("h", "D", "W-MON") in timezone ``tz``.
+
+    Returns the same columns with ``ts`` the local bucket start (aware, in ``tz``).
+    """
+    if frame.empty:
+        return frame.copy()
+    local = frame.assign(ts=frame["ts"].dt.tz_convert(tz))
+    if freq.startswith("W"):
+        day = local["ts"].dt.floor("D", ambiguous=False, nonexistent="shift_forward")
+        ts = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    else:
+        ts = local["ts"].dt.floor(freq, ambiguous=False, nonexistent="shift_forward")
+    grouped = (
+        local.assign(ts=ts)
+        .groupby(["ts", "brand_id", "label"], as_index=False)[["mentions", "reach", "engagement"]]
+        .sum()
+    )
+    return grouped[list(ACTIVITY_COLUMNS)]
+
+
+def series_by_brand(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per bucket and brand: mentions, reach, engagement, positive/neutral/negative, net_sentiment."""
+    if frame.empty:
+        return pd.DataFrame(
+            columns=["ts", "brand_id", "mentions", "reach", "engagement", *LABELS, "net_sentiment"]
+        )
+    sums = frame.groupby(["ts", "brand_id"], as_index=False)[["mentions", "reach", "engagement"]].sum()
+    labels = frame.pivot_table(
+        index=["ts", "brand_id"], columns="label", values="mentions", aggfunc="sum", fill_value=0
+    ).reindex(columns=list(LABELS), fill_value=0)
+    out = sums.merge(labels.reset_index(), on=["ts", "brand_id"], how="left")
+    out["net_sentiment"] = [
+        net_sentiment(p, n) for p, n in zip(out["positive"], out["negative"], strict=True)
+    ]
+    return out
+
+
+def share_of_voice_series(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per bucket and brand: ``share`` of the bucket's brand mentions × 100."""
+    sums = frame.groupby(["ts", "brand_id"], as_index=False)["mentions"].sum()
+    sums["share"] = sums["mentions"] / sums.groupby("ts")["mentions"].transform("sum") * 100.0
+    return sums
