@@ -10,14 +10,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from scrm.db import init_db, make_engine
+from scrm.db import include_object, init_db, make_engine
 from scrm.exceptions import ConfigError, DatabaseError
 from scrm.models import Mention
 
 
 def test_migrated_schema_equals_the_models(engine) -> None:
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object}
+        ctx = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(ctx, SQLModel.metadata)
     assert diff == []
 
@@ -27,7 +28,7 @@ def test_init_db_is_idempotent(tmp_path) -> None:
     init_db(engine)
     init_db(engine)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
     engine.dispose()
 
 

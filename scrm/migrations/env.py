@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from scrm import models  # noqa: F401 - registers the tables
+from scrm.db import include_object
 
 target_metadata = SQLModel.metadata
 
@@ -23,6 +24,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         context.run_migrations()
 
