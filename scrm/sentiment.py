@@ -94,7 +94,7 @@ class FastAnalyzer:
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         """Same as VADER's ``polarity_scores`` on ``text`` as given."""
-        text, words, sentiments = self._valences(text)
+        text, _, sentiments = self._valences(text)
         return _score_valence(sentiments, text)
 
     def word_valences(self, text: str) -> tuple[list[str], list[float]]:
@@ -147,7 +147,9 @@ class FastAnalyzer:
             sentiments = _but_check(lowers, sentiments)
         return text, words, sentiments
 
-    def _valence(self, i: int, words: list[str], lowers: list[str], in_lex: list[bool], is_cap_diff: bool) -> float:
+    def _valence(
+        self, i: int, words: list[str], lowers: list[str], in_lex: list[bool], is_cap_diff: bool
+    ) -> float:
         lexicon = self.lexicon
         low = lowers[i]
         n = len(words)
@@ -411,4 +413,6 @@ def explain(text: str, *, domain_lexicon: bool = True) -> Explanation:
     compound = analyzer.polarity_scores(clean)["compound"]
     words, valences = analyzer.word_valences(clean)
     contributions = [WordContribution(w, round(v, 4)) for w, v in zip(words, valences, strict=True) if v != 0]
-    return Explanation(text=text, normalised=clean, compound=compound, label=label_for(compound), words=contributions)
+    return Explanation(
+        text=text, normalised=clean, compound=compound, label=label_for(compound), words=contributions
+    )

@@ -29,6 +29,7 @@ MAX_DECOMPRESSED_BYTES = 20 * 1024**3  # a gzip bomb stops here
 _CHUNK = 1 << 20
 _SAMPLE = 64 * 1024
 FORMATS = ("csv", "json", "ndjson")
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
 
 
 @dataclass(frozen=True)
@@ -279,9 +280,8 @@ class MentionFile:
                 except json.JSONDecodeError as exc:
                     if not eof and len(buf) - pos < MAX_JSON_ELEMENT_CHARS and fill():
                         continue
-                    reason = (
-                        "truncated JSON" if eof and exc.pos >= len(buf) - 1 else f"invalid JSON: {exc.msg}"
-                    )
+                    truncated = eof and "]" not in buf[pos:]  # the array is never closed
+                    reason = "truncated JSON" if truncated else f"invalid JSON: {exc.msg}"
                     yield number, RowError(f"{reason}; reading stopped here", buf[pos : pos + 2000])
                     return
             raw = buf[pos:end] if end - pos <= 2000 else buf[pos : pos + 2000]
@@ -311,8 +311,8 @@ class MentionFile:
 def _check_text(sample: bytes, name: str) -> None:
     if not sample.strip():
         raise ImportFormatError(f"{name} is empty")
-    nul = sample.count(b"\x00")
-    if nul > max(8, len(sample) // 100):
+    control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if control > max(8, len(sample) // 20):
         raise ImportFormatError(f"{name} is not a text file (it holds binary data)")
     decoded = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(sample)
     if decoded.count("\ufffd") > max(8, len(decoded) // 20):
@@ -323,16 +323,16 @@ def _guess_format(lower_name: str, sample: bytes) -> str:
     if lower_name.endswith((".ndjson", ".jsonl")):
         return "ndjson"
     stripped = sample.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if lower_name.endswith(".json") or stripped[:1] in (b"[", b"{"):
-        if stripped[:1] == b"{":
-            first_line = stripped.split(b"\n", 1)[0]
-            try:
-                json.loads(first_line)
-                return "ndjson"
-            except ValueError:
-                return "json"
+    if stripped[:1] == b"[":
         return "json"
-    return "csv"
+    if stripped[:1] == b"{":
+        lines = [line for line in stripped.split(b"\n") if line.strip()]
+        try:
+            json.loads(lines[0])
+        except ValueError:
+            return "json"  # one pretty-printed object
+        return "ndjson" if len(lines) > 1 else "json"
+    return "json" if lower_name.endswith(".json") else "csv"
 
 
 def _sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
