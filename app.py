@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from scrm.ingest.demo import load_demo
 from sqlalchemy.engine import Engine
 
 from scrm.db import init_db, make_engine
 from scrm.exceptions import ScrmError
+from scrm.ingest.demo import load_demo
 from scrm.stats import database_stats
 
 st.set_page_config(page_title="scrm — Social CRM", page_icon="📣", layout="wide")
