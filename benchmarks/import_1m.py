@@ -2,7 +2,9 @@
 
     python benchmarks/import_1m.py [--rows 1000000] [--database-url URL] [--workers 0]
 
-Prints rows/s, wall time and peak memory (RSS of this process and of the scoring workers).
+Prints rows/s, wall time and peak memory: RSS of this process (``getrusage``), and sampled
+RSS of the largest scoring worker and of the whole process tree (see ``_memory.py``: the
+workers' forkserver is never reaped, so ``getrusage(RUSAGE_CHILDREN)`` misses them).
 The CSV is generated first (not timed) from a fixed seed: realistic short posts about four
 brands, with @handles, URLs and hashtags, 20,000 authors.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -20,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _memory import TreeSampler
 
 from scrm.brands import add_brand
 from scrm.db import init_db, make_engine
@@ -104,15 +107,14 @@ def main() -> None:
         init_db(engine)
         for name, query in BRANDS.items():
             add_brand(engine=engine, name=name, query=query, is_own=name == "Northwind")
-        t = time.perf_counter()
-        result = import_file(path, engine=engine, workers=args.workers)
-        wall = time.perf_counter() - t
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        with TreeSampler() as memory:
+            t = time.perf_counter()
+            result = import_file(path, engine=engine, workers=args.workers)
+            wall = time.perf_counter() - t
         print(
             f"backend={engine.dialect.name} rows={result.read:,} stored={result.stored:,} "
             f"rejected={result.rejected} wall={wall:.1f}s rate={result.read / wall:,.0f} rows/s "
-            f"peak_rss_main={own:.0f}MB peak_rss_worker={kids:.0f}MB"
+            f"{memory.summary()}"
         )
         engine.dispose()
 
