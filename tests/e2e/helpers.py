@@ -1,0 +1,120 @@
+"""Helpers for the browser tests: open a Streamlit page, check it for errors, screenshot it.
+
+Selectors below were read from Streamlit 1.67's frontend bundle and checked against a
+scratch app (st.error, st.exception, an uncaught exception, a syntax error):
+
+* ``[data-testid="stApp"]`` carries ``data-test-script-state`` (``initial``, ``running``,
+  ``rerunRequested``, ``stopRequested``, ``notRunning``, ``compilationError``) and
+  ``data-test-connection-state`` (``INITIAL``, ``PINGING_SERVER``, ``CONNECTING``,
+  ``CONNECTED``, ``DISCONNECTED_FOREVER``...).
+* ``[data-testid="stStatusWidgetRunningIcon"]`` is the "Running..." man in the header.
+* Errors: ``stException`` (st.exception and uncaught exceptions, with ``stExceptionMessage``),
+  ``stAlertContentError`` (st.error; also inside every stException), ``stErrorCodeBlock``
+  (the modal Streamlit shows for a script that does not compile).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT_DIR = REPO_ROOT / "docs" / "screenshots"
+
+#: Posts stored in the e2e database for Northwind Bank, recent, negative and from big
+#: accounts, so that they show up on "most negative" lists. Every page that shows post
+#: text must show these as literal text.
+HOSTILE_TEXTS = [
+    "<img src=x onerror=alert(1)> Northwind Bank is awful, terrible fees",
+    "[click here](javascript:alert(1)) Northwind Bank worst service ever",
+    '=HYPERLINK("http://evil.example","x") Northwind Bank horrible',
+    "Northwind Bank froze my account, disgusting and useless",
+]
+#: The author handle of the last hostile post.
+HOSTILE_AUTHOR = "<script>alert(2)</script>"
+
+APP = '[data-testid="stApp"]'
+RUNNING_ICON = '[data-testid="stStatusWidgetRunningIcon"]'
+ERROR_SELECTORS = (
+    '[data-testid="stException"]',
+    '[data-testid="stAlertContentError"]',
+    '[data-testid="stErrorCodeBlock"]',
+)
+SETTLED_STATES = ("notRunning", "compilationError")
+
+_SETTLED_JS = """([app, icon, settled]) => {
+    const a = document.querySelector(app);
+    return !!a && a.getBoundingClientRect().width > 0
+        && a.getAttribute('data-test-connection-state') === 'CONNECTED'
+        && settled.includes(a.getAttribute('data-test-script-state'))
+        && !document.querySelector(icon);
+}"""
+
+
+def app_state(page: Page) -> str:
+    """``script-state/connection-state`` of the app, for messages."""
+    return page.evaluate(
+        """(app) => { const a = document.querySelector(app);
+            return a ? a.getAttribute('data-test-script-state') + '/'
+                + a.getAttribute('data-test-connection-state') : 'no stApp element'; }""",
+        APP,
+    )
+
+
+def wait_for_app(page: Page, timeout: float = 60.0, settle: float = 0.3) -> None:
+    """Wait until the script has finished running and the app is connected.
+
+    The state must hold for ``settle`` seconds, so that a rerun started by the first
+    run (query parameters, ``st.rerun``) is waited for too. Fails after ``timeout`` s.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    deadline = time.monotonic() + timeout
+    args = [APP, RUNNING_ICON, list(SETTLED_STATES)]
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            page.wait_for_function(_SETTLED_JS, arg=args, timeout=max(remaining, 0.1) * 1000, polling=100)
+        except PlaywrightTimeoutError:
+            pytest.fail(f"app did not finish running within {timeout:.0f} s (state: {app_state(page)})")
+        page.wait_for_timeout(settle * 1000)
+        if page.evaluate(_SETTLED_JS, args):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"app did not settle within {timeout:.0f} s (state: {app_state(page)})")
+
+
+def open_page(page: Page, app_url: str, path: str = "", timeout: float = 60.0) -> Page:
+    """Go to ``app_url/path`` and wait until Streamlit has run the page's script."""
+    url = app_url.rstrip("/") + "/" + path.lstrip("/")
+    page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
+    wait_for_app(page, timeout=timeout)
+    return page
+
+
+def error_texts(page: Page) -> list[str]:
+    """The text of every error element on the page."""
+    return [text.strip() for sel in ERROR_SELECTORS for text in page.locator(sel).all_inner_texts()]
+
+
+def assert_no_error(page: Page) -> None:
+    """Fail if the page shows an exception, an st.error box or a compile error."""
+    state = app_state(page)
+    errors = error_texts(page)
+    if errors or state.startswith("compilationError"):
+        shown = "\n---\n".join(t[:2000] for t in errors)
+        pytest.fail(f"the page shows an error (state {state}) at {page.url}:\n{shown}")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as ``docs/screenshots/NAME.png`` and return its path."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
