@@ -154,6 +154,25 @@ class MentionBrand(SQLModel, table=True):
     engagement: int = Field(default=0, sa_type=sa.BigInteger)
 
 
+class ActivityHourly(SQLModel, table=True):
+    """Hourly roll-up of ``mention_brand``: what every trend and KPI query reads.
+
+    One row per brand, UTC hour (``hour`` = epoch seconds // 3600), platform and effective
+    label. Database triggers on ``mention_brand`` (migration 0003) keep it exact on every
+    insert, update and delete, whatever the code path, so no query scans a million links.
+    """
+
+    __tablename__ = "activity_hourly"
+
+    brand_id: int = Field(foreign_key="brand.id", primary_key=True, ondelete="CASCADE")
+    hour: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    platform: str = Field(primary_key=True, max_length=40)
+    label: str = Field(primary_key=True, max_length=10)
+    mentions: int = Field(default=0, sa_type=sa.BigInteger)
+    reach: int = Field(default=0, sa_type=sa.BigInteger)
+    engagement: int = Field(default=0, sa_type=sa.BigInteger)
+
+
 class Customer(SQLModel, table=True):
     """A record from the company's CRM."""
 

@@ -15,12 +15,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from scrm.filters import Filters
-from scrm.models import LABELS, MentionBrand
+from scrm.filters import HOUR, Filters
+from scrm.models import LABELS, ActivityHourly, MentionBrand
 
 _MB = MentionBrand.__table__
+_AH = ActivityHourly.__table__
 ACTIVITY_COLUMNS = ("ts", "brand_id", "label", "mentions", "reach", "engagement")
-HOUR = 3600
 DAY = 86400
 
 
@@ -28,20 +28,28 @@ def activity(*, engine: Engine, filters: Filters, bucket: int = HOUR) -> pd.Data
     """Mentions, reach and engagement by time bucket, brand and label.
 
     Columns: ``ts`` (bucket start, aware UTC), ``brand_id``, ``label``, ``mentions``,
-    ``reach``, ``engagement``. Answered from the covering index of ``mention_brand``.
+    ``reach``, ``engagement``. Whole-hour periods and buckets are answered from the
+    ``activity_hourly`` roll-up; others from the covering index of ``mention_brand``.
     """
-    slot = (_MB.c.ts / bucket).label("slot")
+    if bucket % HOUR == 0 and filters.whole_hours:
+        slot = (_AH.c.hour // (bucket // HOUR)).label("slot")
+        cols = (sa.func.sum(_AH.c.mentions), sa.func.sum(_AH.c.reach), sa.func.sum(_AH.c.engagement))
+        table, conds = _AH, filters.hourly_conditions()
+    else:
+        slot = (_MB.c.ts // bucket).label("slot")
+        cols = (sa.func.count(), sa.func.sum(_MB.c.reach), sa.func.sum(_MB.c.engagement))
+        table, conds = _MB, filters.link_conditions()
     stmt = (
         sa.select(
             slot,
-            _MB.c.brand_id,
-            _MB.c.label,
-            sa.func.count().label("mentions"),
-            sa.func.sum(_MB.c.reach).label("reach"),
-            sa.func.sum(_MB.c.engagement).label("engagement"),
+            table.c.brand_id,
+            table.c.label,
+            cols[0].label("mentions"),
+            cols[1].label("reach"),
+            cols[2].label("engagement"),
         )
-        .where(*filters.link_conditions())
-        .group_by(slot, _MB.c.brand_id, _MB.c.label)
+        .where(*conds)
+        .group_by(slot, table.c.brand_id, table.c.label)
     )
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()
@@ -84,6 +92,20 @@ def totals(frame: pd.DataFrame) -> Totals:
         engagement=int(frame["engagement"].sum()),
         **{label: int(by_label.get(label, 0)) for label in LABELS},
     )
+
+
+def select(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Rows of an activity frame in ``filters``' period, brands and labels.
+
+    Platforms are not in the frame: the SQL query that built it must have applied them.
+    """
+    start, end = pd.Timestamp(filters.start), pd.Timestamp(filters.end)
+    keep = (frame["ts"] >= start) & (frame["ts"] < end)
+    if filters.brand_ids:
+        keep &= frame["brand_id"].isin(list(filters.brand_ids))
+    if filters.labels:
+        keep &= frame["label"].isin(list(filters.labels))
+    return frame[keep]
 
 
 def share_of_voice(frame: pd.DataFrame, brand_ids: set[int] | tuple[int, ...]) -> float | None:

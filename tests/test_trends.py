@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from scrm.exceptions import ScrmError
 from scrm.filters import Filters
+from scrm.scoring import set_label
 from scrm.trends import (
     DAY,
     activity,
@@ -98,3 +100,50 @@ def test_bad_filters_are_refused() -> None:
         Filters(start=D0, end=D0)
     with pytest.raises(ScrmError, match="Unknown sentiment"):
         period(labels=("angry",))
+
+
+def _rollup_and_links(engine) -> tuple[list, list]:
+    with engine.connect() as conn:
+        rollup = conn.execute(
+            sa.text(
+                "SELECT brand_id, hour, platform, label, mentions, reach, engagement FROM activity_hourly "
+                "ORDER BY 1, 2, 3, 4"
+            )
+        ).all()
+        links = conn.execute(
+            sa.text(
+                "SELECT brand_id, ts / 3600, platform, label, count(*), sum(reach), sum(engagement) "
+                "FROM mention_brand GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+            )
+        ).all()
+    return [tuple(r) for r in rollup], [tuple(r) for r in links]
+
+
+def test_hourly_rollup_stays_exact_through_inserts_relabels_updates_and_deletes(engine, brands) -> None:
+    rollup, links = _rollup_and_links(engine)
+    assert rollup == links and sum(r[4] for r in rollup) == 7
+    with engine.begin() as conn:
+        first = conn.execute(sa.text("SELECT min(id) FROM mention")).scalar_one()
+    set_label(engine=engine, mention_ids=[first, first + 1], label="negative", user="ana")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE mention_brand SET engagement = engagement + 10, reach = 0"))
+        conn.execute(sa.text("DELETE FROM mention WHERE id = :i"), {"i": first + 2})
+    rollup, links = _rollup_and_links(engine)
+    assert rollup == links and sum(r[4] for r in rollup) == 6
+    assert all(r[4] > 0 for r in rollup)  # emptied hours are removed
+
+
+def test_rollup_and_link_scan_give_the_same_activity(engine, brands) -> None:
+    aligned = period(days=2)
+    odd = Filters(start=D0 - timedelta(seconds=1), end=D0 + timedelta(days=2, seconds=1))
+    a = activity(engine=engine, filters=aligned, bucket=DAY)
+    b = activity(engine=engine, filters=odd, bucket=DAY)
+    assert aligned.whole_hours and not odd.whole_hours
+    # the odd period also holds the mention at exactly D0 + 2 days (end is exclusive for aligned)
+    assert int(b["mentions"].sum()) == int(a["mentions"].sum()) + 1
+    pd.testing.assert_frame_equal(
+        a.sort_values(["ts", "brand_id", "label"], ignore_index=True),
+        b[b["ts"] < pd.Timestamp(D0 + timedelta(days=2))].sort_values(
+            ["ts", "brand_id", "label"], ignore_index=True
+        ),
+    )
