@@ -43,9 +43,11 @@ APP = '[data-testid="stApp"]'
 RUNNING_ICON = '[data-testid="stStatusWidgetRunningIcon"]'
 ERROR_SELECTORS = (
     '[data-testid="stException"]',
-    '[data-testid="stAlertContentError"]',
+    # st.error; the same element inside an stException is reported by that one already
+    '[data-testid="stAlertContentError"]:not([data-testid="stException"] *)',
     '[data-testid="stErrorCodeBlock"]',
 )
+SCROLLERS = ('[data-testid="stMain"]', '[data-testid="stSidebarContent"]')
 SETTLED_STATES = ("notRunning", "compilationError")
 
 _SETTLED_JS = """([app, icon, settled]) => {
@@ -112,9 +114,28 @@ def assert_no_error(page: Page) -> None:
         pytest.fail(f"the page shows an error (state {state}) at {page.url}:\n{shown}")
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot as ``docs/screenshots/NAME.png`` and return its path."""
+def screenshot(page: Page, name: str, max_height: int = 12_000) -> Path:
+    """Save a full-page screenshot as ``docs/screenshots/NAME.png`` and return its path.
+
+    Streamlit scrolls inside ``stMain`` (and the sidebar), not the document, so Playwright's
+    ``full_page`` alone stops at the viewport: the viewport is stretched to the content's
+    height (at most ``max_height`` px) for the shot and put back afterwards.
+    """
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    viewport = page.viewport_size
+    height = page.evaluate(
+        """(sels) => Math.max(document.documentElement.scrollHeight,
+            ...sels.map(s => { const e = document.querySelector(s); return e ? e.scrollHeight : 0; }))""",
+        list(SCROLLERS),
+    )
+    stretch = viewport is not None and height > viewport["height"]
+    if stretch:
+        page.set_viewport_size({"width": viewport["width"], "height": min(height, max_height)})
+        page.wait_for_timeout(500)  # let charts and tables lay themselves out again
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        if stretch:
+            page.set_viewport_size(viewport)
     return path
