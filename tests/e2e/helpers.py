@@ -48,6 +48,7 @@ ERROR_SELECTORS = (
     '[data-testid="stErrorCodeBlock"]',
 )
 SCROLLERS = ('[data-testid="stMain"]', '[data-testid="stSidebarContent"]')
+_BUTTONS = {"Copy", "Ask Google", "Ask ChatGPT"}  # stException's buttons, not its message
 SETTLED_STATES = ("notRunning", "compilationError")
 
 _SETTLED_JS = """([app, icon, settled]) => {
@@ -102,7 +103,8 @@ def open_page(page: Page, app_url: str, path: str = "", timeout: float = 60.0) -
 
 def error_texts(page: Page) -> list[str]:
     """The text of every error element on the page."""
-    return [text.strip() for sel in ERROR_SELECTORS for text in page.locator(sel).all_inner_texts()]
+    texts = [text for sel in ERROR_SELECTORS for text in page.locator(sel).all_inner_texts()]
+    return ["\n".join(ln for ln in t.strip().splitlines() if ln.strip() not in _BUTTONS) for t in texts]
 
 
 def assert_no_error(page: Page) -> None:
