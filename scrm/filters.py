@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
 from scrm.exceptions import ScrmError
 from scrm.models import LABELS, ActivityHourly, MentionBrand
-from scrm.timeutil import epoch
+from scrm.timeutil import epoch, get_zone
 
 _MB = MentionBrand.__table__
 _AH = ActivityHourly.__table__
@@ -69,3 +69,30 @@ class Filters:
     def hourly_conditions(self) -> list[sa.ColumnElement[bool]]:
         """WHERE conditions on the ``activity_hourly`` roll-up (exact when :attr:`whole_hours`)."""
         return self._conditions(_AH, epoch(self.start) // HOUR, -(-epoch(self.end) // HOUR), "hour", True)
+
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+
+
+def period_bounds(
+    preset: str, *, now: datetime, tz: str = "UTC", first: date | None = None, last: date | None = None
+) -> tuple[datetime, datetime]:
+    """The ``[start, end)`` of a period preset ("7d", "30d", "90d") or of "custom" dates.
+
+    Presets end at the next whole UTC hour after ``now`` (so the hourly roll-up answers
+    them exactly); "custom" runs from local midnight of ``first`` to local midnight after
+    ``last`` in ``tz``. Raises :class:`ScrmError` for an unknown preset or bad dates.
+    """
+    if preset in PERIODS:
+        end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        return end - timedelta(days=PERIODS[preset]), end
+    if preset != "custom":
+        raise ScrmError(f"Unknown period {preset!r}: use {', '.join(PERIODS)} or custom")
+    if first is None or last is None:
+        raise ScrmError("A custom period needs a first and a last day")
+    if last < first:
+        raise ScrmError("The custom period's last day is before its first day")
+    zone = get_zone(tz)
+    start = datetime.combine(first, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    return start, end

@@ -159,3 +159,40 @@ def share_of_voice_series(frame: pd.DataFrame) -> pd.DataFrame:
     sums = frame.groupby(["ts", "brand_id"], as_index=False)["mentions"].sum()
     sums["share"] = sums["mentions"] / sums.groupby("ts")["mentions"].transform("sum") * 100.0
     return sums
+
+
+def platform_mix(*, engine: Engine, filters: Filters) -> pd.DataFrame:
+    """Mentions per brand and platform. Columns: ``brand_id``, ``platform``, ``mentions``."""
+    table, conds = (
+        (_AH, filters.hourly_conditions()) if filters.whole_hours else (_MB, filters.link_conditions())
+    )
+    count = sa.func.sum(_AH.c.mentions) if table is _AH else sa.func.count()
+    stmt = (
+        sa.select(table.c.brand_id, table.c.platform, count.label("mentions"))
+        .where(*conds)
+        .group_by(table.c.brand_id, table.c.platform)
+        .order_by(table.c.brand_id, table.c.platform)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=["brand_id", "platform", "mentions"])
+    frame["mentions"] = frame["mentions"].astype("int64")
+    return frame
+
+
+def weekday_hour(frame: pd.DataFrame, *, tz: str = "UTC") -> pd.DataFrame:
+    """Mentions by local weekday (rows 0 = Monday … 6) and hour (columns 0…23) of an hourly activity frame."""
+    matrix = pd.DataFrame(0, index=range(7), columns=range(24), dtype="int64")
+    if frame.empty:
+        return matrix
+    local = frame["ts"].dt.tz_convert(tz)
+    counts = frame.groupby([local.dt.dayofweek, local.dt.hour])["mentions"].sum()
+    for (day, hour), n in counts.items():
+        matrix.loc[day, hour] = int(n)
+    return matrix
+
+
+def platforms(*, engine: Engine) -> list[str]:
+    """Every platform that has brand mentions, sorted."""
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(_AH.c.platform).distinct().order_by(_AH.c.platform)).scalars())
