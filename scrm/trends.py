@@ -186,7 +186,7 @@ def weekday_hour(frame: pd.DataFrame, *, tz: str = "UTC") -> pd.DataFrame:
     if frame.empty:
         return matrix
     local = frame["ts"].dt.tz_convert(tz)
-    counts = frame.groupby([local.dt.dayofweek, local.dt.hour])["mentions"].sum()
+    counts = frame.groupby([local.dt.day_of_week, local.dt.hour])["mentions"].sum()
     for (day, hour), n in counts.items():
         matrix.loc[day, hour] = int(n)
     return matrix
