@@ -35,8 +35,8 @@ def _layout(fig: go.Figure, *, title: str, x: str, y: str, height: int = 360) ->
         yaxis_title=y,
         height=height,
         hovermode="x unified",
-        legend={"orientation": "h", "y": -0.2},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
     )
     return fig
 
@@ -127,6 +127,7 @@ def sentiment_bars(series: pd.DataFrame, *, title: str = "Sentiment over time") 
             "overlaying": "y",
             "side": "right",
             "range": [-100, 100],
+            "tickvals": [-100, -50, 0, 50, 100],
             "showgrid": False,
         },
     )

@@ -8,6 +8,7 @@ previous period. Definitions are DESIGN.md's (see ``scrm.trends``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -80,32 +81,27 @@ def format_delta(kpi: Kpi) -> str | None:
     return f"{kpi.delta:+.1f} pts"
 
 
-def _daily(frame: pd.DataFrame, filters: Filters, tz: str) -> pd.DataFrame:
-    """Per local day of the period: mentions, reach, engagement, positive, negative."""
-    days = pd.date_range(
-        pd.Timestamp(filters.start).tz_convert(tz).floor("D"),
-        pd.Timestamp(filters.end).tz_convert(tz).ceil("D"),
-        freq="D",
-        inclusive="left",
-    )
-    out = pd.DataFrame(index=days, columns=["mentions", "reach", "engagement", "positive", "negative"])
-    out[:] = 0
-    if not frame.empty:
-        local = frame.assign(day=frame["ts"].dt.tz_convert(tz).dt.floor("D", ambiguous=False))
-        sums = local.groupby("day")[["mentions", "reach", "engagement"]].sum()
-        polar = local.pivot_table(
-            index="day", columns="label", values="mentions", aggfunc="sum", fill_value=0
-        )
-        out.update(sums)
-        for label in ("positive", "negative"):
-            if label in polar:
-                out[label] = polar[label].reindex(days, fill_value=0)
-    return out.fillna(0).astype("int64")
+def _daily(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Per 24-hour window counted back from the period's end: mentions, reach, engagement,
+    positive, negative (oldest first). Windows, not calendar days, so that a period ending
+    now has no partial last day that looks like a fall."""
+    n = max(1, -(-int(filters.length.total_seconds()) // 86400))
+    cols = ["mentions", "reach", "engagement", "positive", "negative"]
+    out = pd.DataFrame(0, index=range(n), columns=cols, dtype="int64")
+    if frame.empty:
+        return out
+    back = (pd.Timestamp(filters.end) - frame["ts"]) // pd.Timedelta(days=1)
+    window = (n - 1 - back).clip(lower=0)
+    local = frame.assign(window=window)
+    sums = local.groupby("window")[["mentions", "reach", "engagement"]].sum()
+    out.loc[sums.index, ["mentions", "reach", "engagement"]] = sums.to_numpy()
+    for label in ("positive", "negative"):
+        part = local[local["label"] == label].groupby("window")["mentions"].sum()
+        out.loc[part.index, label] = part.to_numpy()
+    return out
 
 
-def kpi_cards(
-    frame: pd.DataFrame, *, filters: Filters, own_brand_ids: tuple[int, ...], tz: str = "UTC"
-) -> list[Kpi]:
+def kpi_cards(frame: pd.DataFrame, *, filters: Filters, own_brand_ids: tuple[int, ...]) -> list[Kpi]:
     """The Overview's KPI cards for ``filters`` and deltas against ``filters.previous()``.
 
     ``frame`` is an activity frame for every brand (not only ``filters.brand_ids``) over both
@@ -118,9 +114,9 @@ def kpi_cards(
     everyone = (replace_brands(filters), replace_brands(previous))
     sov_now = _share(select(frame, everyone[0]), own_brand_ids)
     sov_before = _share(select(frame, everyone[1]), own_brand_ids)
-    daily = _daily(now, filters, tz)
-    daily_all = _daily(select(frame, everyone[0]), filters, tz)
-    daily_own = _daily(select(frame, replace_brands(filters, own_brand_ids)), filters, tz)
+    daily = _daily(now, filters)
+    daily_all = _daily(select(frame, everyone[0]), filters)
+    daily_own = _daily(select(frame, replace_brands(filters, own_brand_ids)), filters)
 
     def spark(col: str) -> tuple[float | None, ...]:
         return tuple(float(v) for v in daily[col])
@@ -191,6 +187,21 @@ def brand_changes(frame: pd.DataFrame, *, filters: Filters) -> list[BrandChange]
             )
         )
     return sorted(out, key=lambda c: (-c.negative_rise, c.brand_id))
+
+
+def driver_terms(rising: pd.DataFrame, *, brand_name: str, limit: int = 5) -> list[str]:
+    """The rising terms that say *why*: ``rising.term`` without the brand's own name.
+
+    "harbor", "harbor bank" and "#harborbank" say nothing about Harbor Bank's change.
+    """
+    own = set(re.findall(r"\w+", brand_name.lower()))
+    compact = "".join(sorted(own, key=brand_name.lower().find))
+
+    def names_brand(term: str) -> bool:
+        bare = term.lstrip("#")
+        return set(bare.split()) <= own or bare == compact
+
+    return [t for t in rising["term"] if not names_brand(t)][:limit]
 
 
 def summary_sentences(

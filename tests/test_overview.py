@@ -8,7 +8,15 @@ import pytest
 
 from scrm.exceptions import ScrmError
 from scrm.filters import Filters, period_bounds
-from scrm.overview import Kpi, brand_changes, format_delta, format_value, kpi_cards, summary_sentences
+from scrm.overview import (
+    Kpi,
+    brand_changes,
+    driver_terms,
+    format_delta,
+    format_value,
+    kpi_cards,
+    summary_sentences,
+)
 from scrm.trends import activity, platform_mix, weekday_hour
 from tests.factories import add_activity
 
@@ -84,7 +92,10 @@ def test_brand_changes_and_summary_name_the_brand_and_its_drivers(data) -> None:
     text = summary_sentences(cards, changes, names=names, drivers={ids["Own"]: ["fees", "students"]}, days=1)
     assert text[0] == "6 mentions, up 50 % on the previous 1 day."
     assert text[1] == "Net sentiment is -20 (-70 pts)."
-    assert text[2] == "Own's negative mentions rose most: from 1 to 3, net sentiment -50 (was +0), driven by 'fees', 'students'."
+    assert (
+        text[2]
+        == "Own's negative mentions rose most: from 1 to 3, net sentiment -50 (was +0), driven by 'fees', 'students'."
+    )
     assert text[3] == "Your share of voice is 66.7 % (+16.7 pts)."
     empty = kpi_cards(frame.iloc[0:0], filters=period, own_brand_ids=())
     assert summary_sentences(empty, [], names=names, drivers={}, days=1) == [
@@ -109,7 +120,9 @@ def test_period_bounds() -> None:
     now = datetime(2026, 11, 25, 10, 37, tzinfo=UTC)
     start, end = period_bounds("7d", now=now)
     assert end == datetime(2026, 11, 25, 11, tzinfo=UTC) and end - start == timedelta(days=7)
-    start, end = period_bounds("custom", now=now, tz="Europe/Paris", first=date(2026, 7, 1), last=date(2026, 7, 2))
+    start, end = period_bounds(
+        "custom", now=now, tz="Europe/Paris", first=date(2026, 7, 1), last=date(2026, 7, 2)
+    )
     assert start == datetime(2026, 6, 30, 22, tzinfo=UTC) and end == datetime(2026, 7, 2, 22, tzinfo=UTC)
     with pytest.raises(ScrmError, match="before its first"):
         period_bounds("custom", now=now, first=date(2026, 7, 2), last=date(2026, 7, 1))
@@ -129,3 +142,13 @@ def test_platform_mix_and_weekday_hour(data, engine) -> None:
     assert matrix.loc[0, 2] == 2  # Monday 02:00 UTC
     paris = weekday_hour(activity(engine=engine, filters=period), tz="Europe/Paris")
     assert paris.loc[0, 3] == 2 and paris.loc[1, 0] == 1  # 23:00 UTC Monday is Tuesday 00:00 in Paris
+
+
+def test_driver_terms_leave_out_the_brands_own_name() -> None:
+    import pandas as pd
+
+    rising = pd.DataFrame(
+        {"term": ["harbor", "harbor bank", "#harborbank", "fees", "bank closed", "#fees", "branch"]}
+    )
+    assert driver_terms(rising, brand_name="Harbor Bank") == ["fees", "bank closed", "#fees", "branch"]
+    assert driver_terms(rising, brand_name="Harbor Bank", limit=2) == ["fees", "bank closed"]
