@@ -131,7 +131,7 @@ def test_period_bounds() -> None:
 
 
 def test_platform_mix_and_weekday_hour(data, engine) -> None:
-    ids, period, frame = data
+    ids, period, _ = data
     mix = platform_mix(engine=engine, filters=period)
     assert mix.to_dict("records") == [
         {"brand_id": ids["Own"], "platform": "twitter", "mentions": 4},
