@@ -1,37 +1,59 @@
 """scrm dashboard entry point: ``streamlit run app.py``.
 
-On first start with an empty database it loads the bundled demo data and says so.
+The router: page config, the first-start demo load, the shared sidebar filters (mirrored
+in the URL, so a view can be shared as a link), presentation mode, then the page.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+from datetime import timedelta
+
 import streamlit as st
-from sqlalchemy.engine import Engine
 
-from scrm.db import init_db, make_engine
+from pages import ui
+from scrm.config import get_settings
 from scrm.exceptions import ScrmError
+from scrm.filters import PERIODS, Filters, period_bounds
 from scrm.ingest.demo import load_demo
+from scrm.models import LABELS
 from scrm.stats import database_stats
+from scrm.timeutil import get_zone, utcnow
 
-st.set_page_config(page_title="scrm — Social CRM", page_icon="📣", layout="wide")
+st.set_page_config(page_title="scrm — Social CRM", page_icon=":material/campaign:", layout="wide")
+
+PERIOD_NAMES = {"7d": "Last 7 days", "30d": "Last 30 days", "90d": "Last 90 days", "custom": "Custom range"}
+PAGES = {
+    "Monitor": [
+        st.Page(
+            "pages/overview.py",
+            title="Overview",
+            icon=":material/dashboard:",
+            url_path="overview",
+            default=True,
+        ),
+        st.Page("pages/trends.py", title="Trends", icon=":material/trending_up:", url_path="trends"),
+        st.Page("pages/mentions.py", title="Mentions", icon=":material/forum:", url_path="mentions"),
+    ],
+    "Admin": [
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+        st.Page(
+            "pages/quality.py", title="Sentiment quality", icon=":material/fact_check:", url_path="quality"
+        ),
+    ],
+}
+STORY = ["overview", "trends", "mentions"]  # what presentation mode steps through
+PRESENT_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+[data-testid="stToolbar"] { display: none !important; }
+[data-testid="stMetricValue"] { font-size: 3.2rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
+.block-container { padding-top: 1.5rem !important; }
+</style>"""
 
 
-@st.cache_resource
-def get_engine() -> Engine:
-    """The database engine, migrated, shared by every session."""
-    engine = make_engine()
-    init_db(engine)
-    return engine
-
-
-@st.cache_data(ttl=60, max_entries=4)
-def cached_stats(_engine: Engine) -> dict:
-    return database_stats(engine=_engine)
-
-
-def ensure_demo(engine: Engine) -> None:
+def ensure_demo() -> None:
     """Load the demo into an empty database, with progress on screen."""
+    engine = ui.get_engine()
     if database_stats(engine=engine)["mentions"]:
         return
     with st.status("Empty database: loading the demo data set…", expanded=True) as status:
@@ -47,26 +69,94 @@ def ensure_demo(engine: Engine) -> None:
             state="complete",
         )
     st.cache_data.clear()
+    st.toast("The database was empty, so the demo data set was loaded.", icon="✨")
+
+
+def sidebar_filters(brand_infos: list[ui.BrandInfo], platforms: list[str], tz: str) -> tuple[Filters, str]:
+    """The shared filters (bound to the URL's query parameters) and a label for the period."""
+    sb = st.sidebar
+    sb.header("Filters")
+    preset = sb.selectbox(
+        "Period", list(PERIOD_NAMES), format_func=PERIOD_NAMES.get, index=0, key="period", bind="query-params"
+    )
+    today = utcnow().astimezone(get_zone(tz)).date()
+    first = last = None
+    if preset == "custom":
+        first = sb.date_input("From", today - timedelta(days=13), key="from", bind="query-params")
+        last = sb.date_input("To", today, key="to", bind="query-params")
+    by_name = {b.name: b for b in brand_infos}
+    chosen = sb.multiselect(
+        "Brands",
+        list(by_name),
+        format_func=lambda n: f"{n} (own)" if by_name[n].is_own else n,
+        key="brand",
+        bind="query-params",
+        placeholder="All brands",
+    )
+    chosen_platforms = sb.multiselect(
+        "Platforms", platforms, key="platform", bind="query-params", placeholder="All platforms"
+    )
+    labels = sb.multiselect(
+        "Sentiment", list(LABELS), key="sentiment", bind="query-params", placeholder="All"
+    )
+    start, end = period_bounds(preset, now=utcnow(), tz=tz, first=first, last=last)
+    filters = Filters(
+        start=start,
+        end=end,
+        brand_ids=tuple(sorted(by_name[n].id for n in chosen)),
+        platforms=tuple(sorted(chosen_platforms)),
+        labels=tuple(label for label in LABELS if label in labels),
+    )
+    local = get_zone(tz)
+    label = (
+        f"{start.astimezone(local):%d %b %Y %H:%M} → {end.astimezone(local):%d %b %Y %H:%M} ({tz}); "
+        f"compared with the previous {PERIODS.get(preset, (end - start).days)} days"
+    )
+    sb.caption(f"Times are shown in {tz}. Share this view: copy the page address.")
+    return filters, label
+
+
+def presenter_controls(page: st.navigation) -> None:  # type: ignore[valid-type]
+    """Previous/next through the story pages and a way out of presentation mode."""
+    here = STORY.index(page.url_path) if page.url_path in STORY else 0
+    cols = st.columns([1, 1, 6, 1])
+    if cols[0].button("◀ Previous", disabled=here == 0, key="present_prev"):
+        st.switch_page(_page(STORY[here - 1]), query_params={"present": "1"})
+    if cols[1].button("Next ▶", disabled=here == len(STORY) - 1, key="present_next"):
+        st.switch_page(_page(STORY[here + 1]), query_params={"present": "1"})
+    if cols[3].button("Exit presentation", key="present_exit"):
+        del st.query_params["present"]
+        st.rerun()
+
+
+def _page(url_path: str) -> st.Page:  # type: ignore[valid-type]
+    return next(p for section in PAGES.values() for p in section if p.url_path == url_path)
 
 
 try:
-    engine = get_engine()
-    ensure_demo(engine)
-    stats = cached_stats(engine)
+    settings = get_settings()
+    ensure_demo()
+    engine = ui.get_engine()
+    brand_infos = ui.brand_list(engine)
+    present = st.query_params.get("present") == "1"
+    page = st.navigation(PAGES, position="hidden" if present else "sidebar")
+    if present:
+        st.html(PRESENT_CSS)
+    filters, period_label = sidebar_filters(brand_infos, ui.platform_list(engine), settings.timezone)
+    if not present and st.sidebar.button(
+        "Presentation mode", icon=":material/slideshow:", help="Hide the filters and step through the story"
+    ):
+        st.query_params["present"] = "1"
+        st.rerun()
+    st.session_state["scrm_context"] = ui.Context(
+        filters=filters,
+        tz=settings.timezone,
+        period_label=period_label,
+        brands=tuple(brand_infos),
+        present=present,
+    )
+    if present:
+        presenter_controls(page)
+    page.run()
 except ScrmError as exc:
     st.error(str(exc))
-    st.stop()
-
-st.title("scrm — Social CRM")
-st.caption("What people say about your brand and its competitors, scored, ranked and tied to your customers.")
-cols = st.columns(4)
-cols[0].metric("Mentions", f"{stats['mentions']:,}")
-cols[1].metric("Authors", f"{stats['authors']:,}")
-cols[2].metric("Brands", f"{stats['brands']:,}")
-cols[3].metric("Customers", f"{stats['customers']:,}")
-if stats["first"]:
-    st.caption(f"Mentions from {stats['first']:%Y-%m-%d} to {stats['last']:%Y-%m-%d} (UTC)")
-st.dataframe(
-    pd.DataFrame({"brand": list(stats["per_brand"]), "mentions": list(stats["per_brand"].values())}),
-    hide_index=True,
-)
