@@ -13,7 +13,7 @@ import streamlit as st
 from pages import ui
 from scrm.config import get_settings
 from scrm.exceptions import ScrmError
-from scrm.filters import PERIODS, Filters, period_bounds
+from scrm.filters import FILTER_PARAMS, PERIODS, Filters, params_from_state, period_bounds, state_from_params
 from scrm.ingest.demo import load_demo
 from scrm.models import LABELS
 from scrm.stats import database_stats
@@ -41,7 +41,7 @@ PAGES = {
         ),
     ],
 }
-STORY = ["overview", "trends", "mentions"]  # what presentation mode steps through
+STORY = ["Overview", "Trends", "Mentions"]  # the page titles presentation mode steps through
 PRESENT_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
 [data-testid="stToolbar"] { display: none !important; }
@@ -75,30 +75,29 @@ def ensure_demo() -> None:
 def sidebar_filters(brand_infos: list[ui.BrandInfo], platforms: list[str], tz: str) -> tuple[Filters, str]:
     """The shared filters (bound to the URL's query parameters) and a label for the period."""
     sb = st.sidebar
+    if "filters_from_link" not in st.session_state:  # a shared link sets the filters once
+        st.session_state["filters_from_link"] = True
+        params = {key: st.query_params.get_all(key) for key in FILTER_PARAMS}
+        st.session_state.update(
+            state_from_params(params, brands=[b.name for b in brand_infos], platforms=platforms)
+        )
     sb.header("Filters")
-    preset = sb.selectbox(
-        "Period", list(PERIOD_NAMES), format_func=PERIOD_NAMES.get, index=0, key="period", bind="query-params"
-    )
+    preset = sb.selectbox("Period", list(PERIOD_NAMES), format_func=PERIOD_NAMES.get, index=0, key="period")
     today = utcnow().astimezone(get_zone(tz)).date()
     first = last = None
     if preset == "custom":
-        first = sb.date_input("From", today - timedelta(days=13), key="from", bind="query-params")
-        last = sb.date_input("To", today, key="to", bind="query-params")
+        first = sb.date_input("From", today - timedelta(days=13), key="from")
+        last = sb.date_input("To", today, key="to")
     by_name = {b.name: b for b in brand_infos}
     chosen = sb.multiselect(
         "Brands",
         list(by_name),
         format_func=lambda n: f"{n} (own)" if by_name[n].is_own else n,
         key="brand",
-        bind="query-params",
         placeholder="All brands",
     )
-    chosen_platforms = sb.multiselect(
-        "Platforms", platforms, key="platform", bind="query-params", placeholder="All platforms"
-    )
-    labels = sb.multiselect(
-        "Sentiment", list(LABELS), key="sentiment", bind="query-params", placeholder="All"
-    )
+    chosen_platforms = sb.multiselect("Platforms", platforms, key="platform", placeholder="All platforms")
+    labels = sb.multiselect("Sentiment", list(LABELS), key="sentiment", placeholder="All")
     start, end = period_bounds(preset, now=utcnow(), tz=tz, first=first, last=last)
     filters = Filters(
         start=start,
@@ -116,21 +115,30 @@ def sidebar_filters(brand_infos: list[ui.BrandInfo], platforms: list[str], tz: s
     return filters, label
 
 
+def mirror_in_url(present: bool) -> None:
+    """Write the filters (and presentation mode) into the URL, on every page."""
+    params = params_from_state({key: st.session_state.get(key) for key in FILTER_PARAMS})
+    if present:
+        params["present"] = ["1"]
+    if {k: st.query_params.get_all(k) for k in st.query_params} != params:
+        st.query_params.from_dict(params)
+
+
 def presenter_controls(page: st.navigation) -> None:  # type: ignore[valid-type]
     """Previous/next through the story pages and a way out of presentation mode."""
-    here = STORY.index(page.url_path) if page.url_path in STORY else 0
+    here = STORY.index(page.title) if page.title in STORY else 0
     cols = st.columns([1, 1, 6, 1])
     if cols[0].button("◀ Previous", disabled=here == 0, key="present_prev"):
-        st.switch_page(_page(STORY[here - 1]), query_params={"present": "1"})
+        st.switch_page(_page(STORY[here - 1]))
     if cols[1].button("Next ▶", disabled=here == len(STORY) - 1, key="present_next"):
-        st.switch_page(_page(STORY[here + 1]), query_params={"present": "1"})
+        st.switch_page(_page(STORY[here + 1]))
     if cols[3].button("Exit presentation", key="present_exit"):
-        del st.query_params["present"]
+        st.session_state["present"] = False
         st.rerun()
 
 
-def _page(url_path: str) -> st.Page:  # type: ignore[valid-type]
-    return next(p for section in PAGES.values() for p in section if p.url_path == url_path)
+def _page(title: str) -> st.Page:  # type: ignore[valid-type]
+    return next(p for section in PAGES.values() for p in section if p.title == title)
 
 
 try:
@@ -138,15 +146,17 @@ try:
     ensure_demo()
     engine = ui.get_engine()
     brand_infos = ui.brand_list(engine)
-    present = st.query_params.get("present") == "1"
-    page = st.navigation(PAGES, position="hidden" if present else "sidebar")
+    if "present" not in st.session_state:
+        st.session_state["present"] = st.query_params.get("present") == "1"
+    present = st.session_state["present"]
+    page = st.navigation(PAGES)  # hidden by CSS when presenting ("hidden" loses deep links)
     if present:
         st.html(PRESENT_CSS)
     filters, period_label = sidebar_filters(brand_infos, ui.platform_list(engine), settings.timezone)
     if not present and st.sidebar.button(
         "Presentation mode", icon=":material/slideshow:", help="Hide the filters and step through the story"
     ):
-        st.query_params["present"] = "1"
+        st.session_state["present"] = True
         st.rerun()
     st.session_state["scrm_context"] = ui.Context(
         filters=filters,
@@ -155,6 +165,7 @@ try:
         brands=tuple(brand_infos),
         present=present,
     )
+    mirror_in_url(present)
     if present:
         presenter_controls(page)
     page.run()

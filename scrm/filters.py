@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -96,3 +97,48 @@ def period_bounds(
     start = datetime.combine(first, time.min, tzinfo=zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
     return start, end
+
+
+FILTER_PARAMS = ("period", "from", "to", "brand", "platform", "sentiment")
+
+
+def state_from_params(
+    params: Mapping[str, Sequence[str]], *, brands: Sequence[str], platforms: Sequence[str]
+) -> dict[str, object]:
+    """Widget values from a shared link's query parameters; unknown or malformed values are dropped.
+
+    Keys: ``period`` (a preset or "custom"), ``from``/``to`` (dates), ``brand``,
+    ``platform``, ``sentiment`` (lists of known values). Links come from strangers too, so
+    nothing outside the known values passes.
+    """
+    state: dict[str, object] = {}
+    period = (params.get("period") or [""])[-1]
+    if period in (*PERIODS, "custom"):
+        state["period"] = period
+    for key in ("from", "to"):
+        try:
+            state[key] = date.fromisoformat((params.get(key) or [""])[-1])
+        except ValueError:
+            pass
+    for key, known in (("brand", brands), ("platform", platforms), ("sentiment", LABELS)):
+        values = [v for v in dict.fromkeys(params.get(key) or []) if v in known]
+        if values:
+            state[key] = values
+    return state
+
+
+def params_from_state(state: Mapping[str, object]) -> dict[str, list[str]]:
+    """Query parameters for the widget values (defaults left out, so links stay short)."""
+    out: dict[str, list[str]] = {}
+    period = state.get("period") or "7d"
+    if period != "7d":
+        out["period"] = [str(period)]
+    if period == "custom":
+        for key in ("from", "to"):
+            if isinstance(state.get(key), date):
+                out[key] = [state[key].isoformat()]  # type: ignore[union-attr]
+    for key in ("brand", "platform", "sentiment"):
+        values = state.get(key) or []
+        if values:
+            out[key] = [str(v) for v in values]  # type: ignore[union-attr]
+    return out

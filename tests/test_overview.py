@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from scrm.exceptions import ScrmError
-from scrm.filters import Filters, period_bounds
+from scrm.filters import Filters, params_from_state, period_bounds, state_from_params
 from scrm.overview import (
     Kpi,
     brand_changes,
@@ -152,3 +152,28 @@ def test_driver_terms_leave_out_the_brands_own_name() -> None:
     )
     assert driver_terms(rising, brand_name="Harbor Bank") == ["fees", "bank closed", "#fees", "branch"]
     assert driver_terms(rising, brand_name="Harbor Bank", limit=2) == ["fees", "bank closed"]
+
+
+def test_filter_state_round_trips_through_query_params() -> None:
+    state = {
+        "period": "custom",
+        "from": date(2026, 1, 1),
+        "to": date(2026, 1, 31),
+        "brand": ["A"],
+        "sentiment": [],
+    }
+    params = params_from_state(state)
+    assert params == {"period": ["custom"], "from": ["2026-01-01"], "to": ["2026-01-31"], "brand": ["A"]}
+    back = state_from_params(params, brands=["A", "B"], platforms=["reddit"])
+    assert back == {"period": "custom", "from": date(2026, 1, 1), "to": date(2026, 1, 31), "brand": ["A"]}
+    assert params_from_state({"period": "7d", "brand": []}) == {}  # defaults keep links short
+    junk = {
+        "period": ["1y"],
+        "from": ["2026-02-30"],
+        "brand": ["A", "A", "<b>x</b>"],
+        "platform": ["reddit", "tiktok"],
+    }
+    assert state_from_params(junk, brands=["A"], platforms=["reddit"]) == {
+        "brand": ["A"],
+        "platform": ["reddit"],
+    }

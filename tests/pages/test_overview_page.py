@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from streamlit.testing.v1 import AppTest
+
 from pages.ui import plain
 from scrm.filters import Filters, period_bounds
 from scrm.overview import format_delta, format_value, kpi_cards
 from scrm.search import search_mentions
 from scrm.timeutil import utcnow
 from scrm.trends import activity
-from tests.pages.conftest import OWN
+from tests.pages.conftest import APP, OWN
 
 
 def expected_kpis(page_db, brand_ids: tuple[int, ...] = ()) -> dict:
@@ -75,18 +77,30 @@ def test_empty_period_is_an_empty_state_not_an_error(run_page) -> None:
     assert any("No mentions match" in i.value for i in at.info)
 
 
-def test_presentation_mode_hides_the_filters_and_steps_through_the_story(run_page) -> None:
-    at = run_page("pages/overview.py")
+def test_presentation_mode_hides_the_filters_and_steps_through_the_story(page_db) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
     at.query_params["present"] = "1"
     at.run()
     assert not at.exception
     labels = [b.label for b in at.button]
     assert "Next ▶" in labels and "Presentation mode" not in labels
     assert at.button(key="present_prev").disabled  # the story starts here
-    # stepping to the next page is checked in the browser suite (st.switch_page)
+    # stepping through the pages and leaving are checked in the browser suite
 
 
 def test_plain_escapes_markdown_and_html() -> None:
     assert plain("[click](javascript:alert(1))") == r"\[click\]\(javascript\:alert\(1\)\)"
     assert plain("<img src=x onerror=alert(1)>") == r"\<img src\=x onerror\=alert\(1\)\>"
     assert plain("*bold* www.evil.example") == r"\*bold\* www\.evil\.example"
+
+
+def test_a_shared_link_sets_the_filters(page_db) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["period"] = "30d"
+    at.query_params["brand"] = [OWN, "<script>"]
+    at.query_params["sentiment"] = "furious"
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="period").value == "30d"
+    assert at.sidebar.multiselect(key="brand").value == [OWN]
+    assert at.sidebar.multiselect(key="sentiment").value == []
