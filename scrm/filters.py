@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -116,10 +117,8 @@ def state_from_params(
     if period in (*PERIODS, "custom"):
         state["period"] = period
     for key in ("from", "to"):
-        try:
+        with suppress(ValueError):
             state[key] = date.fromisoformat((params.get(key) or [""])[-1])
-        except ValueError:
-            pass
     for key, known in (("brand", brands), ("platform", platforms), ("sentiment", LABELS)):
         values = [v for v in dict.fromkeys(params.get(key) or []) if v in known]
         if values:
