@@ -4,8 +4,10 @@ They need Debian's chromium at ``/usr/bin/chromium`` (Playwright never downloads
 here) and the ``playwright`` Python package. Without either they skip, except under
 ``CI=true``, where they fail. Every test in this folder is marked ``browser``.
 
-Session fixtures: ``e2e_database_url`` (a demo SQLite database with hostile posts),
-``app_url`` (the running app) and ``browser``; per test: ``page``.
+Fixtures shared by every test of this package (scope "package": the server and the
+browser stop when the last browser test is done, not at the end of the whole run):
+``e2e_database_url`` (a demo SQLite database with hostile posts), ``app_url`` (the
+running app) and ``browser``; per test: ``page``.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _hostile_mentions() -> list:
     ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A temp-file SQLite database: a small deterministic demo plus the hostile posts."""
     from scrm.db import init_db, make_engine
@@ -173,7 +175,7 @@ def _streamlit_cmd(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app_url(e2e_database_url: str) -> Iterator[str]:
     """``http://127.0.0.1:PORT`` of ``streamlit run app.py`` on the e2e database.
 
@@ -225,7 +227,7 @@ def app_url(e2e_database_url: str) -> Iterator[str]:
 # -- the browser -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     """Debian's chromium, headless, through Playwright (which never downloads a browser)."""
     from playwright.sync_api import sync_playwright
