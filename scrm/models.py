@@ -122,6 +122,7 @@ class Mention(SQLModel, table=True):
     comments: int = Field(default=0, sa_type=sa.BigInteger)
     reach: int = Field(default=0, sa_type=sa.BigInteger)
     language: str = Field(default="", max_length=16)
+    inbound: Optional[bool] = None  # from a mapped column: True for a customer's post, False for the brand's
     source: str = Field(default="", max_length=40)
     batch_id: Optional[int] = Field(default=None, foreign_key="importbatch.id", ondelete="SET NULL")
     compound: float = 0.0
@@ -219,6 +220,135 @@ class AuditLog(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
+ALERT_KINDS = ("negative_influencer", "escalation", "volume_spike", "negative_share_spike", "keyword")
+ALERT_STATUSES = ("new", "acknowledged", "responded", "resolved")
+
+
+class BrandAccount(SQLModel, table=True):
+    """A social account that belongs to a brand (its replies are the brand's responses)."""
+
+    __tablename__ = "brand_account"
+    __table_args__ = (sa.UniqueConstraint("platform", "handle", name="uq_brand_account_platform_handle"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    brand_id: int = Field(foreign_key="brand.id", index=True, ondelete="CASCADE")
+    platform: str = Field(max_length=40)
+    handle: str = Field(max_length=200)
+
+
+class MentionMetrics(SQLModel, table=True):
+    """An observation of a mention's engagement (each import or collection adds one).
+
+    Successive observations give the per-hour velocity that escalation alerts use.
+    """
+
+    __tablename__ = "mention_metrics"
+
+    mention_id: int = Field(foreign_key="mention.id", primary_key=True, ondelete="CASCADE")
+    observed_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    engagement: int = Field(default=0, sa_type=sa.BigInteger)
+    reach: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class AlertRule(SQLModel, table=True):
+    """A rule a user configures per brand (``brand_id`` None: every brand).
+
+    ``kind`` is one of :data:`ALERT_KINDS`; ``params`` holds its thresholds (validated by
+    ``scrm.alerts``); ``cooldown_minutes`` groups one incident into one alert.
+    """
+
+    __tablename__ = "alert_rule"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    brand_id: Optional[int] = Field(default=None, foreign_key="brand.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=40)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    cooldown_minutes: int = 360
+    enabled: bool = True
+    created_by: str = Field(default="system", max_length=100)
+    created_at: datetime = _created()
+
+
+class Alert(SQLModel, table=True):
+    """One incident: raised once per (rule, key); groups its mentions; moves through a workflow.
+
+    ``status`` follows new → acknowledged → responded → resolved (reopen goes back to
+    acknowledged); ``priority`` is 1 (P1, most urgent) … 4 with its parts in ``detail``.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("rule_id", "key", name="uq_alert_rule_key"),
+        sa.Index("ix_alert_status_priority", "status", "priority"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="alert_rule.id", index=True, ondelete="CASCADE")
+    brand_id: Optional[int] = Field(default=None, foreign_key="brand.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=40)
+    key: str = Field(max_length=200)
+    title: str = Field(max_length=500)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    priority: int = 4
+    status: str = Field(default="new", max_length=20)
+    assignee: str = Field(default="", max_length=100)
+    onset_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    raised_at: datetime = _created()
+    sla_due_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first_response_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    response_text: str = Field(default="", sa_type=sa.Text)
+    updated_at: datetime = _created()
+
+
+class AlertMention(SQLModel, table=True):
+    """A mention grouped into an alert."""
+
+    __tablename__ = "alert_mention"
+
+    alert_id: int = Field(foreign_key="alert.id", primary_key=True, ondelete="CASCADE")
+    mention_id: int = Field(foreign_key="mention.id", primary_key=True, index=True, ondelete="CASCADE")
+
+
+class AlertEvent(SQLModel, table=True):
+    """Every change of an alert: who, when, what, note (the audit trail shown on it)."""
+
+    __tablename__ = "alert_event"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True, ondelete="CASCADE")
+    at: datetime = _created()
+    username: str = Field(max_length=100)
+    action: str = Field(max_length=40)
+    from_status: str = Field(default="", max_length=20)
+    to_status: str = Field(default="", max_length=20)
+    note: str = Field(default="", sa_type=sa.Text)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: one message per alert, channel and target, retried with backoff until sent.
+
+    The unique key means a notification is never queued (so never sent) twice.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("alert_id", "channel", "target", name="uq_notification_alert_channel_target"),
+        sa.Index("ix_notification_due", "status", "next_attempt_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", ondelete="CASCADE")
+    channel: str = Field(max_length=20)  # webhook, email
+    target: str = Field(max_length=500)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    status: str = Field(default="pending", max_length=20)  # pending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime = _created()
+    last_error: str = Field(default="", max_length=2000)
+    created_at: datetime = _created()
+    sent_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
 class MentionCreate(BaseModel):
     """A normalised mention from any source, before brand matching and scoring."""
 
@@ -238,6 +368,7 @@ class MentionCreate(BaseModel):
     brands: list[str] = PydField(default_factory=list)
     parent_id: Optional[str] = None
     language: str = ""
+    inbound: Optional[bool] = None
 
 
 class BrandCreate(BaseModel):
