@@ -14,12 +14,11 @@ from sqlalchemy.engine import Engine
 
 from pages import ui
 from scrm import admin
-from scrm.brands import add_brand, edit_brand
+from scrm.brands import add_brand, edit_brand, suggest_colour
 from scrm.config import get_settings
 from scrm.exceptions import ScrmError
 from scrm.ingest.mapping import FIELDS
 from scrm.ingest.pipeline import import_file
-from scrm.query import validate_query
 from scrm.scoring import rescore
 
 UPLOAD_TYPES = ["csv", "tsv", "json", "ndjson", "jsonl", "gz"]
@@ -111,7 +110,7 @@ def show_rejections(batch_id: int, *, key: str) -> None:
         lambda: admin.rejections_csv(engine=engine, batch_id=batch_id),
         file_name=f"scrm-import-{batch_id}-rejected.csv",
         mime="text/csv",
-        icon="⬇️",
+        icon=":material/download:",
         on_click="ignore",
         key=f"{key}_download",
     )
@@ -176,7 +175,7 @@ def import_tab() -> None:
     try:
         preview = admin.preview_file(path, display_name=uploaded.name)
     except ScrmError as exc:
-        st.error(ui.plain(exc), icon="🚫")
+        st.error(ui.plain(exc), icon=":material/error:")
         return
     packed = "gzipped " if preview.compressed else ""
     st.caption(
@@ -185,7 +184,7 @@ def import_tab() -> None:
     )
     st.dataframe(preview.rows, key="data_preview", height=300)
     for row, reason in preview.row_errors:
-        st.warning(f"Row {row} cannot be read: {ui.plain(reason)}", icon="⚠️")
+        st.warning(f"Row {row} cannot be read: {ui.plain(reason)}", icon=":material/warning:")
 
     st.subheader("Column mapping")
     st.caption("Columns were detected from their names. Change any field; * marks the required ones.")
@@ -193,7 +192,7 @@ def import_tab() -> None:
     try:
         mapping = admin.resolve_mapping(preview.columns, chosen)
     except ScrmError as exc:
-        st.error(ui.plain(exc), icon="🚫")
+        st.error(ui.plain(exc), icon=":material/error:")
         return
     kept = [f for f, c in chosen.items() if c is None and f in mapping]
     if kept:
@@ -201,7 +200,7 @@ def import_tab() -> None:
             "The importer still reads "
             + ", ".join(f"{f} from column {ui.plain(mapping[f])}" for f in kept)
             + " (detected by name): pick another column for it to change that.",
-            icon="ℹ️",
+            icon=":material/info:",
         )
     ignored = [c for c in preview.columns if c not in mapping.values()]
     if ignored:
@@ -247,7 +246,7 @@ def import_tab() -> None:
         help="Dates without an offset are read in this timezone",
         key="data_import_tz",
     )
-    if st.button("Import", type="primary", icon="📥", key="data_import_button"):
+    if st.button("Import", type="primary", icon=":material/upload:", key="data_import_button"):
         bar = st.progress(0.0, text="Starting the import…")
 
         def progress(done: int, total: int) -> None:
@@ -268,7 +267,7 @@ def import_tab() -> None:
             )
         except ScrmError as exc:
             bar.empty()
-            st.error(ui.plain(exc), icon="🚫")
+            st.error(ui.plain(exc), icon=":material/error:")
             return
         st.session_state["data_last_import"] = result.to_dict()
         st.cache_data.clear()  # every dashboard must show the new rows
@@ -332,7 +331,7 @@ def brand_editor() -> None:
     target = st.selectbox(
         "Add or edit",
         [0, *names],
-        format_func=lambda i: "➕ New brand" if i == 0 else f"Edit {names[i]}",
+        format_func=lambda i: "+ New brand" if i == 0 else f"Edit {names[i]}",
         key="data_brand_target",
     )
     row = brands[brands["id"] == target].iloc[0] if target else None
@@ -342,7 +341,8 @@ def brand_editor() -> None:
     )
     colour = right.color_picker(
         "Colour",
-        "#1f77b4" if row is None else (row["colour"] or "#7f7f7f"),
+        suggest_colour(engine=engine) if row is None else (row["colour"] or "#7f7f7f"),
+        help="The brand's colour on every chart",
         key=f"data_brand_colour_{target}",
     )
     query = st.text_area(
@@ -358,13 +358,16 @@ def brand_editor() -> None:
     is_own = st.toggle(
         "Our own brand", bool(row is not None and row["is_own"]), key=f"data_brand_own_{target}"
     )
-    problem = validate_query(query or "")
+    problem = admin.query_error(query or "")
     if problem:
-        st.error(f"Query error: {ui.plain(problem)}", icon="🚫")
+        st.error(f"Query error: {ui.plain(problem[0])}", icon=":material/error:")
+        st.code(problem[1], language=None)
     elif (query or "").strip():
         matched, sampled = query_matches(engine, query)
         if sampled:
-            st.info(f"{matched:,} of the latest {sampled:,} mentions match this query.", icon="🔎")
+            st.info(
+                f"{matched:,} of the latest {sampled:,} mentions match this query.", icon=":material/search:"
+            )
         else:
             st.caption("No mentions stored yet to test the query on.")
     else:
@@ -387,7 +390,7 @@ def brand_editor() -> None:
                     engine=engine, name=name or "", query=query or "", is_own=is_own, colour=colour
                 )
         except ScrmError as exc:
-            st.error(ui.plain(exc), icon="🚫")
+            st.error(ui.plain(exc), icon=":material/error:")
             return
         st.cache_data.clear()
         st.session_state["data_brand_saved"] = saved.name
@@ -402,7 +405,7 @@ def brand_editor() -> None:
 def brands_tab() -> None:
     saved = st.session_state.pop("data_brand_saved", None)
     if saved:
-        st.success(f"Saved brand {ui.plain(saved)}.", icon="✅")
+        st.success(f"Saved brand {ui.plain(saved)}.", icon=":material/check_circle:")
     brands = brand_table(engine)
     if brands.empty:
         ui.empty_state("No brands yet: add your own brand and its competitors below.")
@@ -436,7 +439,7 @@ def rescore_tab() -> None:
         help="Adds banking and customer-service words to VADER's lexicon (SCRM_DOMAIN_LEXICON)",
         key="data_rescore_lexicon",
     )
-    if st.button("Re-score all mentions", icon="🔄", disabled=not total, key="data_rescore"):
+    if st.button("Re-score all mentions", icon=":material/refresh:", disabled=not total, key="data_rescore"):
         bar = st.progress(0.0, text="Scoring…")
 
         def progress(done: int, all_: int) -> None:
@@ -445,12 +448,14 @@ def rescore_tab() -> None:
         try:
             done = rescore(engine=engine, all_mentions=True, domain_lexicon=lexicon, progress=progress)
         except ScrmError as exc:
-            st.error(ui.plain(exc), icon="🚫")
+            st.error(ui.plain(exc), icon=":material/error:")
             return
         st.cache_data.clear()
         st.session_state["data_rescored"] = done
     if "data_rescored" in st.session_state:
-        st.success(f"{st.session_state['data_rescored']:,} mentions re-scored.", icon="✅")
+        st.success(
+            f"{st.session_state['data_rescored']:,} mentions re-scored.", icon=":material/check_circle:"
+        )
 
 
 st.title("Data")

@@ -118,7 +118,7 @@ if not directory.is_dir():
         "(tweets_GroundTruth.txt, nytEditorialSnippets_GroundTruth.txt, movieReviewSnippets_GroundTruth.txt, "
         "amazonReviewSnippets_GroundTruth.txt) into a folder and set `SCRM_GROUND_TRUTH_DIR` to it, then "
         "restart the app.",
-        icon="⚠️",
+        icon=":material/warning:",
     )
 else:
     try:
@@ -127,7 +127,7 @@ else:
         st.warning(
             f"{ui.plain(exc)}. Put the VADER ground-truth files in that folder or set "
             "`SCRM_GROUND_TRUTH_DIR` to the folder that holds them.",
-            icon="⚠️",
+            icon=":material/warning:",
         )
     else:
         show_reports(reports, key="quality_gt")
@@ -144,7 +144,7 @@ if uploaded is not None:
     try:
         columns = admin.csv_header(path)
     except ScrmError as exc:
-        st.error(ui.plain(exc), icon="🚫")
+        st.error(ui.plain(exc), icon=":material/error:")
         columns = []
     if columns:
         text_guess, label_guess = admin.guess_columns(columns)
@@ -161,9 +161,9 @@ if uploaded is not None:
             index=columns.index(label_guess) if label_guess else min(1, len(columns) - 1),
             key=f"quality_label_{uploaded.file_id}",
         )
-        if st.button("Evaluate", type="primary", icon="🎯", key="quality_evaluate"):
+        if st.button("Evaluate", type="primary", icon=":material/analytics:", key="quality_evaluate"):
             if text_column == label_column:
-                st.error("Choose different columns for the text and the label.", icon="🚫")
+                st.error("Choose different columns for the text and the label.", icon=":material/error:")
             else:
                 try:
                     with st.spinner("Scoring your texts…"):
@@ -175,7 +175,7 @@ if uploaded is not None:
                             name=Path(admin.safe_file_name(uploaded.name)).stem,
                         )
                 except ScrmError as exc:
-                    st.error(ui.plain(exc), icon="🚫")
+                    st.error(ui.plain(exc), icon=":material/error:")
                 else:
                     st.session_state["quality_upload_report"] = (
                         (uploaded.file_id, text_column, label_column, lexicon),

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from scrm.evaluation import EvalReport
-from scrm.exceptions import ImportFormatError
+from scrm.exceptions import ImportFormatError, QuerySyntaxError
 from scrm.export import neutralise
 from scrm.ingest.files import MentionFile, RowError
 from scrm.ingest.mapping import FIELDS, RowMapper, detect_mapping, guess_platform
@@ -251,6 +251,23 @@ def brand_table(*, engine: Engine) -> pd.DataFrame:
     frame["is_own"] = frame["is_own"].astype(bool)
     frame["mentions"] = frame["mentions"].astype("int64")
     return frame
+
+
+def query_error(query: str) -> tuple[str, str] | None:
+    """None for a valid query, else its error message and the query's line with a caret.
+
+    The second part is two lines of plain text (the line of the query holding the error,
+    then ``^`` under the error's position), meant for a code block.
+    """
+    try:
+        parse_query(query)
+    except QuerySyntaxError as exc:
+        position = min(max(exc.position, 0), len(query))
+        start = query.rfind("\n", 0, position) + 1
+        end = query.find("\n", position)
+        line = query[start : end if end >= 0 else len(query)]
+        return str(exc), line + "\n" + " " * (position - start) + "^"
+    return None
 
 
 def mention_count(*, engine: Engine) -> int:

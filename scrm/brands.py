@@ -125,3 +125,9 @@ def ensure_brands(*, engine: Engine, names: set[str]) -> dict[str, int]:
                 by_lower[low] = brand.id
         session.commit()
     return {name: by_lower[low] for name, low in wanted.items()}
+
+
+def suggest_colour(*, engine: Engine) -> str:
+    """The colour :func:`add_brand` would pick for a new brand (the first unused one)."""
+    with Session(engine) as session:
+        return _next_colour(session)

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from scrm import admin
-from scrm.brands import add_brand
+from scrm.brands import add_brand, suggest_colour
 from scrm.evaluation import evaluate_ground_truth, evaluate_labelled_csv, report
 from scrm.exceptions import ImportFormatError, QuerySyntaxError
 from scrm.ingest.pipeline import import_file, ingest_mentions
@@ -357,6 +357,36 @@ def test_count_query_matches_of_an_empty_query_and_database(engine) -> None:
 def test_count_query_matches_refuses_a_bad_query(engine, query: str) -> None:
     with pytest.raises(QuerySyntaxError, match="at position"):
         admin.count_query_matches(engine=engine, query=query)
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "pointer"),
+    [
+        (
+            "northwind AND (outage OR down",
+            "Unclosed parenthesis at position 15",
+            "northwind AND (outage OR down\n              ^",
+        ),
+        ("a OR\n(b AND", "AND needs a term after it", "(b AND\n      ^"),
+        ('"open', "Unterminated quote", '"open\n^'),
+    ],
+)
+def test_query_error_points_at_the_mistake(query: str, message: str, pointer: str) -> None:
+    problem = admin.query_error(query)
+    assert problem is not None
+    assert message in problem[0] and problem[1] == pointer
+
+
+@pytest.mark.parametrize("query", ["", "northwind", '"northwind bank" OR @northwind NOT #jobs'])
+def test_query_error_of_a_valid_query_is_none(query: str) -> None:
+    assert admin.query_error(query) is None
+
+
+def test_suggested_colour_is_the_one_add_brand_picks(engine) -> None:
+    first = suggest_colour(engine=engine)
+    assert add_brand(engine=engine, name="A").colour == first
+    second = suggest_colour(engine=engine)
+    assert second != first and add_brand(engine=engine, name="B").colour == second
 
 
 def test_mention_count(engine) -> None:

@@ -207,6 +207,7 @@ def test_brand_editor_validates_counts_and_adds(run_page, page_db) -> None:
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("Query error" in e and "position" in e for e in errors), errors
+    assert at.code[0].value == "(northwind OR\n             ^"  # the caret under the mistake
 
     at.text_area(key="data_brand_query_0").input("northwind NOT thank").run()
     matched, sampled = admin.count_query_matches(engine=page_db.engine, query="northwind NOT thank")
