@@ -70,6 +70,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     mapping = parse_map_args(args.map or [])
     engine = _engine(args)
+    if args.brand_account:
+        _brand_accounts(engine, args)
     path = Path(args.path)
     size = path.stat().st_size if path.exists() else 0
     with _bar(size, f"importing {path.name}", unit="B", unit_scale=True) as bar:
@@ -102,6 +104,59 @@ def cmd_import(args: argparse.Namespace) -> int:
     more = result.rejected + result.duplicates - len(result.rejections[:20])
     if result.rejections[20:] or (result.rejected > 20):
         print(f"  ... see all rejected rows of import {result.batch_id} on the Data page ({more} more)")
+    return 0
+
+
+def _brand_accounts(engine: Engine, args: argparse.Namespace) -> None:
+    """Register the import's --brand-account handles (their replies are the brand's responses)."""
+    from scrm.brands import list_brands
+    from scrm.responses import add_brand_accounts
+
+    if not args.platform:
+        raise ScrmError("--brand-account needs --platform: the platform of those accounts")
+    brand = args.brand
+    if not brand:
+        own = [b.name for b in list_brands(engine=engine) if b.is_own]
+        if len(own) != 1:
+            raise ScrmError("--brand-account needs --brand NAME: the brand those accounts speak for")
+        brand = own[0]
+    add_brand_accounts(engine=engine, brand=brand, platform=args.platform, handles=args.brand_account)
+
+
+def cmd_responses(args: argparse.Namespace) -> int:
+    """First response times to inbound posts, from imported reply threads."""
+    from scrm.brands import get_brand
+    from scrm.filters import Filters, period_bounds
+    from scrm.responses import POST_SLA_S, inbound_posts, summarise, summarise_by
+    from scrm.timeutil import utcnow
+
+    engine = _engine(args)
+    end = period_bounds("7d", now=utcnow())[1]  # the next whole hour
+    start = end - timedelta(days=args.days)
+    brand_ids = (get_brand(engine=engine, name=args.brand).id,) if args.brand else ()
+    frame = inbound_posts(engine=engine, filters=Filters(start=start, end=end, brand_ids=brand_ids))
+    sla_s = args.sla_minutes * 60 if args.sla_minutes else POST_SLA_S
+    figures = {
+        "brand": args.brand,
+        "since": start.isoformat(),
+        "until": end.isoformat(),
+        "sla_s": sla_s,
+        **summarise(frame, sla_s=sla_s),
+        "by_platform": summarise_by(frame, "platform", sla_s=sla_s).to_dict("records"),
+    }
+    if args.json:
+        _print_json(figures)
+        return 0
+
+    def hours(value: float | None) -> str:
+        return "—" if value is None else f"{value / 3600:.1f} h"
+
+    share = figures["sla_breach_share"]
+    print(
+        f"{figures['inbound']} inbound posts, {figures['answered']} answered; first response median "
+        f"{hours(figures['median_first_response_s'])}, p90 {hours(figures['p90_first_response_s'])}; "
+        f"{'—' if share is None else f'{share:.0f} %'} breached the {sla_s / 3600:g} h SLA"
+    )
     return 0
 
 
@@ -253,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timezone", default="UTC", help="timezone of naive timestamps (default UTC)")
     p.add_argument("--format", choices=("csv", "json", "ndjson"), help="file format (default: detected)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument(
+        "--brand-account",
+        action="append",
+        metavar="HANDLE",
+        help="an account of the brand (with --platform; repeatable): its replies count as responses",
+    )
 
     p = add("brands", cmd_brands)
     bsub = p.add_subparsers(dest="brands_cmd", required=True, metavar="ACTION")
@@ -293,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--timezone", default="UTC", help="timezone of --since/--until (default UTC)")
 
     p = add("stats", cmd_stats)
+    p.add_argument("--json", action="store_true")
+
+    p = add("responses", cmd_responses)
+    p.add_argument("--brand", help="only this brand's inbound posts")
+    p.add_argument("--days", type=int, default=90, help="period: the last D days (default 90)")
+    p.add_argument("--sla-minutes", type=int, help="first-response target in minutes (default 240)")
     p.add_argument("--json", action="store_true")
     return parser
 

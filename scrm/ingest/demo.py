@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from scrm.brands import add_brand, list_brands
 from scrm.ingest.pipeline import ImportResult, ingest_mentions
 from scrm.models import BrandCreate, Customer, MentionCreate
+from scrm.responses import add_brand_accounts
 from scrm.timeutil import utcnow
 
 DEMO_SEED = 7
@@ -663,6 +664,9 @@ def load_demo(
             add_brand(
                 engine=engine, name=brand.name, query=brand.query, is_own=brand.is_own, colour=brand.colour
             )
+    for brand in BRANDS:  # the support accounts whose replies are the brands' responses
+        for platform in SUPPORT_PLATFORMS:
+            add_brand_accounts(engine=engine, brand=brand.name, platform=platform, handles=[brand.support])
     tick = (lambda done: progress(done, mentions)) if progress else None
     result = ingest_mentions(
         generate_mentions(n=mentions, seed=seed, end=end),

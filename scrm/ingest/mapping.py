@@ -33,6 +33,7 @@ FIELDS = (
     "brand",
     "parent_id",
     "language",
+    "inbound",
 )
 COUNT_FIELDS = ("followers", "likes", "shares", "comments", "reach")
 
@@ -153,6 +154,7 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
         "parent",
     ),
     "language": ("language", "lang", "lang_code"),
+    "inbound": ("inbound", "is_inbound", "incoming"),
 }
 _PLATFORM_HINTS = (
     ("tweet", "twitter"),
@@ -316,6 +318,9 @@ class RowMapper:
         if not external_id:
             external_id = stable_id(platform, author, created.isoformat(), text)
         parent = _id(record.get(m["parent_id"])) if "parent_id" in m else ""
+        inbound = _flag(record.get(m["inbound"])) if "inbound" in m else None
+        if inbound == "bad":
+            return f"inbound in column {m['inbound']!r} is not true/false"
         url = _text(record.get(m["url"])).strip() if "url" in m else ""
         if url.startswith("/r/"):
             url = "https://www.reddit.com" + url
@@ -336,7 +341,22 @@ class RowMapper:
             brands=brands,
             parent_id=parent[:_MAX_ID] or None,
             language=_text(record.get(m["language"])).strip()[:16] if "language" in m else "",
+            inbound=inbound,
         )
+
+
+_TRUE = {"true", "t", "yes", "y", "1", "inbound", "in"}
+_FALSE = {"false", "f", "no", "n", "0", "outbound", "out"}
+
+
+def _flag(value: Any) -> bool | str | None:
+    """A yes/no cell: True, False, None when empty, or "bad"."""
+    if isinstance(value, bool):
+        return value
+    text = _text(value).strip().lower()
+    if not text:
+        return None
+    return True if text in _TRUE else False if text in _FALSE else "bad"
 
 
 def stable_id(platform: str, author: str, created_iso: str, text: str) -> str:

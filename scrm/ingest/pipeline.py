@@ -213,6 +213,7 @@ class Pipeline:
                         "comments": m.comments,
                         "reach": reach,
                         "language": m.language,
+                        "inbound": m.inbound,
                         "source": self.result.file_name[:40] or "import",
                         "batch_id": self.result.batch_id,
                         "compound": compound,
