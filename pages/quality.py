@@ -14,6 +14,7 @@ from scrm import admin, charts
 from scrm.config import get_settings
 from scrm.evaluation import EvalReport, evaluate_ground_truth, evaluate_labelled_csv
 from scrm.exceptions import ScrmError
+from scrm.models import LABELS
 
 SET_NAMES = {
     "tweets": "Tweets",
@@ -38,47 +39,50 @@ def ground_truth(directory: str, domain_lexicon: bool) -> list[EvalReport]:
 
 
 def show_reports(reports: list[EvalReport], *, key: str) -> None:
-    """The metrics table and, for a chosen set, its confusion matrix."""
+    """The metrics table and, for a chosen set, its confusion matrix and F1 per label."""
     table = admin.evaluation_table(reports)
     table["set"] = [SET_NAMES.get(name, name) for name in table["set"]]
     config = {
         "set": st.column_config.TextColumn("set"),
         "n": st.column_config.NumberColumn("n", format="localized"),
         "pearson_r": st.column_config.NumberColumn("Pearson r", format="%.3f"),
-        "accuracy": st.column_config.NumberColumn("accuracy", format="percent"),
+        "accuracy": st.column_config.NumberColumn("accuracy", format="%.1f%%"),
         "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f"),
         "skipped": st.column_config.NumberColumn("skipped", help="Rows without a usable label or text"),
     }
+    table["accuracy"] *= 100
     for column in table.columns:
         if column.startswith(("precision_", "recall_")):
             kind, label = column.split("_", 1)
-            config[column] = st.column_config.NumberColumn(f"{label} {kind[:4]}.", format="percent")
+            table[column] *= 100
+            config[column] = st.column_config.NumberColumn(f"{label[:3]}. {kind}", format="%.1f%%")
     order = [c for c in table.columns if c != "skipped" or table["skipped"].any()]
-    st.dataframe(table, hide_index=True, column_order=order, column_config=config, key=f"{key}_table")
+    st.dataframe(
+        table, hide_index=True, column_order=order, column_config=config, placeholder="—", key=f"{key}_table"
+    )
+    chosen = 0
     if len(reports) > 1:
-        chosen = st.selectbox(
-            "Confusion matrix of",
+        chosen = st.columns([1, 2])[0].selectbox(
+            "Data set",
             range(len(reports)),
             format_func=lambda i: SET_NAMES.get(reports[i].name, reports[i].name),
             key=f"{key}_set",
         )
-    else:
-        chosen = 0
     report = reports[chosen]
+    name = SET_NAMES.get(report.name, report.name)
     left, right = st.columns([3, 2])
     left.plotly_chart(
-        charts.confusion_heatmap(
-            report.confusion, title=f"Confusion matrix — {SET_NAMES.get(report.name, report.name)}"
-        ),
+        charts.confusion_heatmap(report.confusion, title=f"Confusion matrix — {name}"),
         key=f"{key}_confusion",
     )
     right.plotly_chart(
         charts.bar_chart(
-            [SET_NAMES.get(r.name, r.name) for r in reports],
-            [round(r.macro_f1, 3) for r in reports],
-            title="Macro-F1 by set",
-            x_title="data set",
-            y_title="macro-F1 (0–1)",
+            list(LABELS),
+            [round(report.per_class[label]["f1"], 3) for label in LABELS],
+            title=f"F1 by label — {name}",
+            x_title="label",
+            y_title="F1 (0–1)",
+            colours=[charts.SENTIMENT_COLOURS[label] for label in LABELS],
         ),
         key=f"{key}_f1",
     )
@@ -187,4 +191,3 @@ if uploaded is not None:
             if result.skipped:
                 st.caption(f"{result.skipped:,} rows skipped: no usable label or text.")
             show_reports([result], key="quality_upload")
-            st.caption(METRICS_CAPTION)

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from scrm import admin
 from scrm.evaluation import evaluate_ground_truth, evaluate_labelled_csv
+from scrm.models import LABELS
 
 PAGE = "pages/quality.py"
 TWEETS = [
@@ -64,11 +65,13 @@ def _chart(at: AppTest, key: str) -> dict:
 
 
 def _assert_table_equals(shown: pd.DataFrame, expected: pd.DataFrame, names: list[str]) -> None:
+    """The page's table equals scrm's (accuracy, precision and recall are shown in %)."""
     assert list(shown["set"]) == names
     for col in expected.columns:
         if col == "set":
             continue
-        for got, want in zip(shown[col], expected[col], strict=True):
+        scale = 100 if col == "accuracy" or col.startswith(("precision_", "recall_")) else 1
+        for got, want in zip(shown[col], expected[col] * scale, strict=True):
             if want is None or (isinstance(want, float) and math.isnan(want)):
                 assert got is None or pd.isna(got), col
             else:
@@ -91,7 +94,7 @@ def test_ground_truth_table_and_confusion_matrix(run_page, ground_truth: Path) -
     assert spec["data"][0]["z"] == reports[1].confusion
     assert "Amazon reviews" in spec["layout"]["title"]["text"]
     f1 = _chart(at, "quality_gt_f1")["data"][0]
-    assert f1["y"] == [round(r.macro_f1, 3) for r in reports]
+    assert f1["y"] == [round(reports[1].per_class[label]["f1"], 3) for label in LABELS]
     assert any("Macro-F1" in c.value for c in at.caption)  # the metrics are explained
 
 
