@@ -160,6 +160,33 @@ def cmd_responses(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    """Queue and send alert notifications (webhook, e-mail) from the outbox, with retries."""
+    from scrm import notify
+    from scrm.config import load_settings
+
+    engine = _engine(args)
+    settings = load_settings()
+    if args.action == "retry":
+        print(f"{notify.retry_failed(engine=engine)} failed notifications queued again")
+    if args.action == "list":
+        rows = notify.outbox(engine=engine)
+        if args.json:
+            _print_json(rows)
+        for r in [] if args.json else rows:
+            print(
+                f"#{r['id']} alert {r['alert_id']} {r['channel']} {r['status']} ({r['attempts']} tries) {r['last_error']}"
+            )
+        return 0
+    queued = notify.queue(engine=engine, settings=settings)
+    result = notify.deliver(engine=engine, settings=settings)
+    if args.json:
+        _print_json({"queued": queued, **result.to_dict()})
+    else:
+        print(f"queued {queued}; sent {result.sent}, retrying {result.retrying}, failed {result.failed}")
+    return 0
+
+
 def cmd_brands(args: argparse.Namespace) -> int:
     """Add, list or edit brands."""
     from scrm import brands
@@ -354,6 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--timezone", default="UTC", help="timezone of --since/--until (default UTC)")
 
     p = add("stats", cmd_stats)
+    p.add_argument("--json", action="store_true")
+
+    p = add("notify", cmd_notify)
+    p.add_argument(
+        "action", choices=("run", "retry", "list"), help="run: queue and send due; retry: failed again"
+    )
     p.add_argument("--json", action="store_true")
 
     p = add("responses", cmd_responses)

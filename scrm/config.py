@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     score_workers: int = 0  # 0 = one per core
     domain_lexicon: bool = True
     ground_truth_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "vader_ground_truth"
+    webhook_url: str = ""  # Slack-compatible incoming webhook for alerts
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "scrm@localhost"
+    alert_emails: str = ""  # comma-separated recipients
+    notify_max_priority: int = 2  # notify P1 and P2 alerts
+    notify_max_attempts: int = 8
 
     @field_validator("database_url")
     @classmethod
@@ -44,6 +54,20 @@ class Settings(BaseSettings):
         from scrm.timeutil import get_zone
 
         get_zone(value)
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("notify_max_priority")
+    @classmethod
+    def _check_priority(cls, value: int) -> int:
+        if not 1 <= value <= 4:
+            raise ValueError("must be 1 (P1 only) to 4 (every alert)")
         return value
 
     @field_validator("batch_size")
