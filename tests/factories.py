@@ -145,3 +145,49 @@ def add_activity(
                 )
             )
     return ids
+
+
+def add_alerts(
+    engine: Any, alerts: list[dict[str, Any]], *, brand: str = "Acme", at: datetime = T0
+) -> list[int]:
+    """Insert a brand, a rule and alerts (dicts of Alert columns over sensible defaults); returns their ids."""
+    import sqlalchemy as sa
+
+    from scrm.models import Alert, AlertRule, Brand
+
+    with engine.begin() as conn:
+        brand_id = conn.execute(
+            sa.insert(Brand.__table__).values(name=brand, query="", is_own=True, colour="", created_at=at)
+        ).inserted_primary_key[0]
+        rule = conn.execute(
+            sa.insert(AlertRule.__table__).values(
+                name="rule",
+                brand_id=brand_id,
+                kind="volume_spike",
+                params={},
+                cooldown_minutes=60,
+                enabled=True,
+                created_by="test",
+                created_at=at,
+            )
+        ).inserted_primary_key[0]
+        ids = []
+        for i, spec in enumerate(alerts):
+            values = {
+                "rule_id": rule,
+                "brand_id": brand_id,
+                "kind": "volume_spike",
+                "key": f"k{i}",
+                "title": f"alert {i}",
+                "detail": {},
+                "priority": 3,
+                "status": "new",
+                "assignee": "",
+                "onset_at": at,
+                "raised_at": at,
+                "response_text": "",
+                "updated_at": at,
+                **spec,
+            }
+            ids.append(conn.execute(sa.insert(Alert.__table__).values(**values)).inserted_primary_key[0])
+    return ids

@@ -16,7 +16,8 @@ from aiosmtpd.controller import Controller
 from scrm import notify
 from scrm.config import load_settings
 from scrm.exceptions import ScrmError
-from scrm.models import Alert, AlertRule, Brand, Notification
+from scrm.models import Alert, Notification
+from tests.factories import add_alerts
 
 T0 = datetime(2026, 11, 5, 9, 30, tzinfo=UTC)
 
@@ -49,42 +50,14 @@ def webhook() -> Iterator[ThreadingHTTPServer]:
 
 @pytest.fixture
 def alerts(engine):
-    with engine.begin() as conn:
-        brand = conn.execute(
-            sa.insert(Brand.__table__).values(
-                name="Acme <b>", query="", is_own=True, colour="", created_at=T0
-            )
-        ).inserted_primary_key[0]
-        rule = conn.execute(
-            sa.insert(AlertRule.__table__).values(
-                name="spike",
-                brand_id=brand,
-                kind="volume_spike",
-                params={},
-                cooldown_minutes=60,
-                enabled=True,
-                created_by="test",
-                created_at=T0,
-            )
-        ).inserted_primary_key[0]
-        for key, priority, title in (("a", 1, "Crisis <https://evil.example|click>"), ("b", 3, "minor")):
-            conn.execute(
-                sa.insert(Alert.__table__).values(
-                    rule_id=rule,
-                    brand_id=brand,
-                    kind="volume_spike",
-                    key=key,
-                    title=title,
-                    detail={},
-                    priority=priority,
-                    status="new",
-                    assignee="",
-                    onset_at=T0,
-                    raised_at=T0,
-                    response_text="",
-                    updated_at=T0,
-                )
-            )
+    add_alerts(
+        engine,
+        [
+            {"priority": 1, "title": "Crisis <https://evil.example|click>", "onset_at": T0},
+            {"priority": 3, "onset_at": T0},
+        ],
+        brand="Acme <b>",
+    )
     return engine
 
 
