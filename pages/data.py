@@ -75,6 +75,13 @@ def timezones() -> list[str]:
     return ["UTC", *sorted(z for z in available_timezones() if z != "UTC")]
 
 
+def forget_upload() -> None:
+    """Delete the temp copy of an upload the user has removed."""
+    saved = st.session_state.pop("data_saved_upload", None)
+    if saved:
+        shutil.rmtree(Path(saved[1]).parent, ignore_errors=True)
+
+
 def saved_upload(uploaded: Any) -> Path:
     """The upload copied to a temp file of its own name (the format is sniffed from it)."""
     saved = st.session_state.get("data_saved_upload")
@@ -168,6 +175,7 @@ def import_tab() -> None:
     )
     uploaded = st.file_uploader("Mention file", type=UPLOAD_TYPES, key="data_upload")
     if uploaded is None:
+        forget_upload()
         if "data_last_import" in st.session_state:
             show_result(st.session_state["data_last_import"])
         return

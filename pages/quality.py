@@ -143,6 +143,8 @@ st.markdown(
     "negative (or pos/neu/neg, 1/0/−1), or numeric ratings (−1…1 read by sign, otherwise the −4…4 scale)."
 )
 uploaded = st.file_uploader("Labelled CSV", type=["csv"], key="quality_upload")
+if uploaded is None and "quality_saved_upload" in st.session_state:
+    shutil.rmtree(Path(st.session_state.pop("quality_saved_upload")[1]).parent, ignore_errors=True)
 if uploaded is not None:
     path = saved_upload(uploaded)
     try:

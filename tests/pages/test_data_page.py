@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -268,3 +269,12 @@ def test_rejected_rows_of_past_imports_from_the_history(run_page, page_db, tmp_p
     assert list(shown["row"]) == [r.row for r in result.rejections]
     data = admin.rejections_csv(engine=page_db.engine, batch_id=result.batch_id).decode("utf-8-sig")
     assert len(list(csv.reader(io.StringIO(data)))) == len(result.rejections) + 1
+
+
+def test_removing_the_upload_deletes_its_temp_copy(run_page) -> None:
+    at = _upload(run_page(PAGE), "export.csv", csv_bytes(ROWS))
+    saved = Path(at.session_state["data_saved_upload"][1])
+    assert saved.name == "export.csv" and saved.read_bytes() == csv_bytes(ROWS)
+    at.file_uploader(key="data_upload").clear().run()
+    assert not at.exception
+    assert not saved.exists() and not saved.parent.exists()
