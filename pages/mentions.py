@@ -27,18 +27,24 @@ SORT_NAMES = {
     "most positive": "Most positive",
 }
 PAGE_SIZES = (25, 50, 100, 200)
-LABEL_ICONS = {"positive": "🟢", "neutral": "⚪", "negative": "🔴"}
+LABEL_ICONS = {
+    "positive": ":material/sentiment_satisfied:",
+    "neutral": ":material/sentiment_neutral:",
+    "negative": ":material/sentiment_dissatisfied:",
+}
+LABEL_COLOURS = {"positive": "#2e7d32", "neutral": "#757575", "negative": "#c62828"}
 BADGE_COLOURS = {"positive": "green", "neutral": "gray", "negative": "red"}
 CLEAR = "clear"
 CHOICE_NAMES = {
-    "positive": "🟢 Positive",
-    "neutral": "⚪ Neutral",
-    "negative": "🔴 Negative",
-    CLEAR: "↺ Clear override",
+    "positive": ":material/sentiment_satisfied: Positive",
+    "neutral": ":material/sentiment_neutral: Neutral",
+    "negative": ":material/sentiment_dissatisfied: Negative",
+    CLEAR: ":material/undo: Clear override",
 }
 TABLE = "mentions_table"
 NO_SELECTION = {"selection": {"rows": [], "columns": [], "cells": []}}
 WHEN = "D MMM YYYY, HH:mm"
+SHORT_WHEN = "D MMM, HH:mm"
 
 
 def select_rows(positions: Sequence[int]) -> None:
@@ -150,11 +156,12 @@ if not result.total:
 # ---- count, page number, download -------------------------------------------------------
 bar = st.columns([5, 2], vertical_alignment="bottom")
 bar[0].markdown(
-    f"**{result.total:,}** matching mentions, page **{page_no:,}** of **{result.pages:,}**",
+    f"**{result.total:,}** matching mention{'s' if result.total != 1 else ''}, "
+    f"page **{page_no:,}** of **{result.pages:,}**",
     help="Counted in the database over every match; only this page's rows are loaded.",
 )
 bar[1].download_button(
-    f"Download all {result.total:,} as CSV",
+    f"Download all {result.total:,} as CSV" if result.total > 1 else "Download as CSV",
     data=lambda: export.mentions_csv_bytes(engine=engine, filters=f, text=text),
     file_name=f"scrm-mentions-{f.start:%Y%m%d}-{f.end:%Y%m%d}.csv",
     mime="text/csv",
@@ -175,42 +182,46 @@ if reselect is not None:  # after a relabel, keep the same mentions selected if 
 table = pd.DataFrame(
     {
         "posted": rows["created_at"],
-        "platform": rows["platform"],
         "author": rows["author"],
         "post": rows["text"],
         "sentiment": [
-            f"{LABEL_ICONS.get(s, '')} {s}{' ✎' if o else ''}"
-            for s, o in zip(rows["sentiment"], rows["overridden"], strict=True)
+            f"{s} ✎" if o else s for s, o in zip(rows["sentiment"], rows["overridden"], strict=True)
         ],
         "score": rows["compound"],
-        "likes": rows["likes"],
-        "shares": rows["shares"],
-        "comments": rows["comments"],
+        "engagement": rows["engagement"],
         "reach": rows["reach"],
         "brands": [b.split(";") if b else [] for b in rows["brands"]],
-        "link": [search.safe_url(u) or None for u in rows["url"]],
+        "link": [search.safe_url(u) for u in rows["url"]],
     }
 )
+styled = table.style.map(
+    lambda v: f"color: {LABEL_COLOURS[v.split()[0]]}; font-weight: 600", subset=["sentiment"]
+)
 event = st.dataframe(
-    table,
+    styled,
     key=TABLE,
     on_select="rerun",
     selection_mode="multi-row",
     hide_index=True,
-    height=min(38 + 35 * len(table), 600),
+    height=min(38 + 35 * len(table), 640),
     column_config={
-        "posted": st.column_config.DatetimeColumn("Posted", format=WHEN, timezone=ctx.tz, width="small"),
-        "platform": st.column_config.TextColumn("Platform", width="small"),
-        "author": st.column_config.TextColumn("Author", width="small"),
-        "post": st.column_config.TextColumn("Post", width="large"),
-        "sentiment": st.column_config.TextColumn("Sentiment", width="small", help="✎ set by a person"),
-        "score": st.column_config.NumberColumn("Score", format="%+.2f", help="VADER compound, −1 to 1"),
-        "likes": st.column_config.NumberColumn("Likes", format="localized"),
-        "shares": st.column_config.NumberColumn("Shares", format="localized"),
-        "comments": st.column_config.NumberColumn("Comments", format="localized"),
-        "reach": st.column_config.NumberColumn("Reach", format="localized", help="Author's followers"),
-        "brands": st.column_config.ListColumn("Brands"),
-        "link": st.column_config.LinkColumn("Link", display_text="Open ↗", width="small"),
+        "posted": st.column_config.DatetimeColumn("Posted", format=SHORT_WHEN, timezone=ctx.tz, width=110),
+        "author": st.column_config.TextColumn("Author", width=115),
+        "post": st.column_config.TextColumn("Post", width=330),
+        "sentiment": st.column_config.TextColumn("Sentiment", width=88, help="✎ set by a person"),
+        "score": st.column_config.NumberColumn(
+            "Score", format="%+.2f", width=58, help="VADER compound, −1 to 1"
+        ),
+        "engagement": st.column_config.NumberColumn(
+            "Engagement", format="localized", width=90, help="Likes + shares + comments"
+        ),
+        "reach": st.column_config.NumberColumn(
+            "Reach", format="localized", width=72, help="Author's followers"
+        ),
+        "brands": st.column_config.ListColumn("Brands", width=110),
+        "link": st.column_config.LinkColumn(
+            "Link", display_text="↗", width=42, help="The original post (http/https only)"
+        ),
     },
 )
 if result.pages > 1:
@@ -224,7 +235,7 @@ if not selected:
     st.info(
         "Select a row (the box at its left) to read the post, see its author and the words that "
         "drove its sentiment, and relabel it. Select several rows to relabel them together.",
-        icon="👆",
+        icon=":material/touch_app:",
     )
     st.stop()
 
@@ -256,23 +267,9 @@ with left:
         if detail.url:
             links[0].link_button("Open the post", detail.url, icon=":material/open_in_new:")
         else:
-            links[0].caption("No safe link stored (only http and https links are shown).")
+            links[0].caption("No link to the post (only http and https links are shown).")
         if detail.author_url:
             links[1].link_button("Author's profile", detail.author_url, icon=":material/person:")
-    metrics = st.columns(5)
-    for col, (name, value) in zip(
-        metrics,
-        [
-            ("Likes", detail.likes),
-            ("Shares", detail.shares),
-            ("Comments", detail.comments),
-            ("Engagement", detail.engagement),
-            ("Reach", detail.reach),
-        ],
-        strict=True,
-    ):
-        col.metric(name, f"{value:,}", border=True)
-
 with right:
     st.subheader("Sentiment")
     label = detail.effective_label
@@ -305,6 +302,20 @@ with right:
         st.plotly_chart(fig, key="mentions_explain")
     else:
         st.caption("No word of this post is in the sentiment lexicon, so it scores neutral.")
+
+metrics = st.columns(5)
+for col, (name, value, tip) in zip(
+    metrics,
+    [
+        ("Likes", detail.likes, None),
+        ("Shares", detail.shares, None),
+        ("Comments", detail.comments, None),
+        ("Engagement", detail.engagement, "Likes + shares + comments"),
+        ("Reach", detail.reach, "The author's followers when posting (potential impressions)"),
+    ],
+    strict=True,
+):
+    col.metric(name, f"{value:,}", border=True, help=tip)
 
 # ---- relabel the selection, and the selected mention's audit -----------------------------
 left, right = st.columns([3, 2], gap="large")
@@ -345,7 +356,12 @@ with right:
             ),
             hide_index=True,
             key="mentions_history",
-            column_config={"when": st.column_config.DatetimeColumn("When", format=WHEN, timezone=tz)},
+            column_config={
+                "when": st.column_config.DatetimeColumn("When", format=WHEN, timezone=tz),
+                "who": st.column_config.TextColumn("Who"),
+                "change": st.column_config.TextColumn("Change"),
+                "note": st.column_config.TextColumn("Note"),
+            },
         )
     else:
         st.caption("No one has changed this post's label.")

@@ -66,6 +66,7 @@ PAGE_COLUMNS = (
     "likes",
     "shares",
     "comments",
+    "engagement",
     "reach",
     "url",
     "brands",
@@ -250,7 +251,8 @@ def search_mentions(
     """Mentions linked to the filtered brands in the period, optionally containing all words of ``text``.
 
     Columns of ``rows``: see :data:`PAGE_COLUMNS` (``sentiment`` has overrides applied,
-    ``overridden`` says whether a user set it, ``brands`` is a ``;``-joined list). Only the
+    ``overridden`` says whether a user set it, ``engagement`` is likes + shares + comments,
+    ``brands`` is a ``;``-joined list). Only the
     page's rows are read; ``total`` counts every match.
     """
     if sort not in SORTS:
@@ -295,6 +297,7 @@ def _page_rows(conn: Connection, ids: list[int]) -> list[sa.Row]:
             _M.c.likes,
             _M.c.shares,
             _M.c.comments,
+            (_M.c.likes + _M.c.shares + _M.c.comments).label("engagement"),
             _M.c.reach,
             _M.c.url,
         )

@@ -203,6 +203,8 @@ def test_every_strategy_pages_through_the_same_order(engine, varied, indexes) ->
                     )
                     assert result.total == len(expected), (filters, text, sort)
                     got += result.rows["id"].tolist()
+                    r = result.rows
+                    assert (r["engagement"] == r["likes"] + r["shares"] + r["comments"]).all()
                     if page >= result.pages:
                         break
                     page += 1
