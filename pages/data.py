@@ -38,6 +38,7 @@ FIELD_HELP = {
     "brand": "Brand names (separated by ; or |) linked to each row, besides query matches",
     "parent_id": "The id of the post this one replies to",
     "language": "The language code",
+    "inbound": "True for posts addressed to the brand (for response times); yes/no, true/false, 1/0",
 }
 NUMBER = st.column_config.NumberColumn(format="localized")
 
@@ -161,7 +162,7 @@ def mapping_editor(preview: admin.FilePreview, file_key: str) -> dict[str, str |
             options,
             index=options.index(detected) if detected in options else 0,
             format_func=lambda c: "— not mapped —" if c is None else c,
-            help=FIELD_HELP[fld],
+            help=FIELD_HELP.get(fld),
             key=f"data_map_{file_key}_{fld}",
         )
     return chosen
