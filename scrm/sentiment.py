@@ -15,9 +15,12 @@ import math
 import os
 import re
 import string
+import sys
 import threading
-from collections.abc import Sequence
+import types
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from multiprocessing import get_context
@@ -318,6 +321,25 @@ def _worker_init(domain_lexicon: bool) -> None:
     get_analyzer(domain_lexicon=domain_lexicon)
 
 
+@contextmanager
+def _no_script_main() -> Iterator[None]:
+    """Start workers without the caller's ``__main__`` script.
+
+    Workers start lazily, on submit, and re-run ``__main__`` from its file. Under Streamlit
+    (and its AppTest) ``__main__`` is app.py, which a worker must never run (it would load the
+    demo again and start workers of its own): hide it while workers may start.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 class BatchScorer:
     """Scores batches across worker processes (``workers=1``: in this process)."""
 
@@ -328,9 +350,11 @@ class BatchScorer:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            context = get_context("forkserver")
+            context.set_forkserver_preload([__name__])
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=get_context("forkserver"),
+                mp_context=context,
                 initializer=_worker_init,
                 initargs=(self.domain_lexicon,),
             )
@@ -343,10 +367,11 @@ class BatchScorer:
             done.set_result(score_texts(texts, domain_lexicon=self.domain_lexicon))
             return done
         size = -(-len(texts) // self.workers)
-        parts = [
-            self._executor().submit(score_texts, texts[i : i + size], domain_lexicon=self.domain_lexicon)
-            for i in range(0, len(texts), size)
-        ]
+        with _no_script_main():
+            parts = [
+                self._executor().submit(score_texts, texts[i : i + size], domain_lexicon=self.domain_lexicon)
+                for i in range(0, len(texts), size)
+            ]
         return _gather(parts)
 
     def score(self, texts: Sequence[str]) -> list[float]:
