@@ -119,7 +119,7 @@ size = controls[2].selectbox("Per page", PAGE_SIZES, index=1, key="mentions_page
 signature = (f, text, sort, size)
 if st.session_state.get("mentions_signature") != signature:
     st.session_state["mentions_signature"] = signature
-    st.session_state["mentions_page"] = 1
+    st.session_state.pop("mentions_page", None)  # the pager starts again at its default, 1
     select_rows([])
 page_no = int(st.session_state.get("mentions_page") or 1)
 if st.session_state.get("mentions_last_page") != page_no:
@@ -130,7 +130,7 @@ try:
     result = ui.mention_page(engine, f, text, sort, page_no, size)
     if page_no > result.pages:  # fewer matches than when this page was chosen
         page_no = result.pages
-        st.session_state["mentions_page"] = page_no
+        st.session_state.pop("mentions_page", None)  # the pager restarts at this last page
         result = ui.mention_page(engine, f, text, sort, page_no, size)
 except ScrmError as exc:
     st.error(str(exc))
@@ -225,7 +225,7 @@ event = st.dataframe(
     },
 )
 if result.pages > 1:
-    st.pagination(result.pages, key="mentions_page", max_visible_pages=9, width="stretch")
+    st.pagination(result.pages, default=page_no, key="mentions_page", max_visible_pages=9, width="stretch")
 positions = [i for i in event.selection.rows if 0 <= i < len(rows)]
 selected = [int(rows["id"].iloc[i]) for i in positions]
 

@@ -298,3 +298,28 @@ def test_mention_brand_copies_label_and_metrics(memory_engine) -> None:
     assert link["label"] == m["label"] == "negative"
     assert link["engagement"] == 9 and link["reach"] == m["reach"] == 101
     assert link["ts"] == int(m["created_at"].timestamp())
+
+
+def test_authors_remembered_across_batches_stay_exact(engine) -> None:
+    # batches of 2: "dana" appears in every batch, her follower count changes (0 = unknown)
+    followers = [10, 10, 25, 0, 40, 40, 5]
+    posts = [mention(i, author="dana", followers=f) for i, f in enumerate(followers)]
+    posts += [mention(100 + i, author=f"new{i}", followers=i + 1) for i in range(3)]
+    result = ingest_mentions(posts, engine=engine, source="test", batch_size=2, workers=1)
+    assert result.stored == 10
+    with engine.connect() as conn:
+        after_first = conn.execute(
+            sa.select(Author.__table__.c.followers).where(Author.__table__.c.handle == "dana")
+        ).scalar_one()
+    assert after_first == 5  # the latest post's count, refreshed batch after batch
+    # a second run (a new pipeline, nothing remembered) finds the stored authors
+    ingest_mentions([mention(200, author="dana", followers=7)], engine=engine, source="test", workers=1)
+    with engine.connect() as conn:
+        authors = {r.handle: (r.id, r.followers) for r in conn.execute(sa.select(Author.__table__))}
+        by_mention = dict(
+            conn.execute(sa.select(Mention.__table__.c.external_id, Mention.__table__.c.author_id)).all()
+        )
+    assert set(authors) == {"dana", "new0", "new1", "new2"}
+    assert authors["dana"][1] == 7 and authors["new2"][1] == 3
+    assert {by_mention[f"m{i}"] for i in [*range(7), 200]} == {authors["dana"][0]}
+    assert by_mention["m101"] == authors["new1"][0]
