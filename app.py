@@ -6,9 +6,11 @@ in the URL, so a view can be shared as a link), presentation mode, then the page
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import streamlit as st
+from sqlalchemy.engine import Engine
 
 from pages import ui
 from scrm.config import get_settings
@@ -16,7 +18,7 @@ from scrm.exceptions import ScrmError
 from scrm.filters import FILTER_PARAMS, PERIODS, Filters, params_from_state, period_bounds, state_from_params
 from scrm.ingest.demo import load_demo
 from scrm.models import LABELS
-from scrm.stats import database_stats
+from scrm.stats import has_mentions
 from scrm.timeutil import get_zone, utcnow
 
 st.set_page_config(page_title="scrm — Social CRM", page_icon=":material/campaign:", layout="wide")
@@ -33,6 +35,12 @@ PAGES = {
         ),
         st.Page("pages/trends.py", title="Trends", icon=":material/trending_up:", url_path="trends"),
         st.Page("pages/mentions.py", title="Mentions", icon=":material/forum:", url_path="mentions"),
+    ],
+    "Engage": [
+        st.Page("pages/inbox.py", title="Inbox", icon=":material/inbox:", url_path="inbox"),
+        st.Page(
+            "pages/influencers.py", title="Influencers", icon=":material/groups:", url_path="influencers"
+        ),
     ],
     "Admin": [
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
@@ -51,24 +59,37 @@ PRESENT_CSS = """<style>
 </style>"""
 
 
+@st.cache_resource
+def demo_lock() -> threading.Lock:
+    """One demo load at a time, whatever the number of sessions reaching an empty database."""
+    return threading.Lock()
+
+
 def ensure_demo() -> None:
     """Load the demo into an empty database, with progress on screen."""
     engine = ui.get_engine()
-    if database_stats(engine=engine)["mentions"]:
+    if has_mentions(engine=engine):
         return
+    with demo_lock():
+        if not has_mentions(engine=engine):  # another session may have loaded it meanwhile
+            load_with_progress(engine)
+    st.cache_data.clear()
+
+
+def load_with_progress(engine: Engine) -> None:
+    """The first-start demo load, with a status box and a progress bar."""
     with st.status("Empty database: loading the demo data set…", expanded=True) as status:
         bar = st.progress(0.0, text="Generating and scoring demo mentions")
 
         def progress(done: int, total: int) -> None:
             bar.progress(min(done / max(total, 1), 1.0), text=f"{done:,} of {total:,} demo mentions stored")
 
-        summary = load_demo(engine=engine, progress=progress)
+        summary = load_demo(engine=engine, mentions=get_settings().demo_mentions, progress=progress)
         status.update(
             label=f"Demo data loaded: {summary.mentions.stored:,} mentions of {summary.brands} "
             f"fictional brands over 90 days, {summary.customers:,} customers",
             state="complete",
         )
-    st.cache_data.clear()
     st.toast("The database was empty, so the demo data set was loaded.", icon="✨")
 
 

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     score_workers: int = 0  # 0 = one per core
     domain_lexicon: bool = True
     ground_truth_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "vader_ground_truth"
+    demo_mentions: int = 50_000  # size of the demo the dashboard loads into an empty database
     webhook_url: str = ""  # Slack-compatible incoming webhook for alerts
     smtp_host: str = ""
     smtp_port: int = 25

@@ -212,3 +212,25 @@ def alert_summary_by(frame: pd.DataFrame, by: str, *, now: datetime | None = Non
     resolve = frame.groupby(by, sort=True)["resolve_s"].median()
     out["median_resolve_s"] = [None if pd.isna(v) else float(v) for v in resolve.reindex(out[by])]
     return out
+
+
+def awaiting(*, engine: Engine, filters: Filters, now: datetime | None = None, limit: int = 100) -> pd.DataFrame:
+    """Inbound posts still unanswered, longest waiting first.
+
+    Columns: ``mention_id``, ``brand_id``, ``platform``, ``created_at``, ``waited_s``, ``author``, ``text``, ``url``.
+    """
+    frame = inbound_posts(engine=engine, filters=filters)
+    waiting = frame[frame["response_s"].isna()].sort_values("created_at").head(limit)
+    cols = ["mention_id", "brand_id", "platform", "created_at", "waited_s", "author", "text", "url"]
+    if waiting.empty:
+        return pd.DataFrame(columns=cols)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(_M.c.id, sa.func.coalesce(_A.c.handle, "").label("author"), _M.c.text, _M.c.url)
+            .select_from(_M.outerjoin(_A, _A.c.id == _M.c.author_id))
+            .where(_M.c.id.in_([int(i) for i in waiting["mention_id"]]))
+        ).all()
+    texts = pd.DataFrame(rows, columns=["mention_id", "author", "text", "url"])
+    out = waiting.drop(columns=["first_response_at", "response_s"]).merge(texts, on="mention_id")
+    out["waited_s"] = (pd.Timestamp(now or utcnow()) - out["created_at"]).dt.total_seconds()
+    return out[cols]

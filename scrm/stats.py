@@ -40,3 +40,9 @@ def database_stats(*, engine: Engine) -> dict[str, Any]:
         ).all()
         out["per_brand"] = {name: n for name, n in per_brand}
     return out
+
+
+def has_mentions(*, engine: Engine) -> bool:
+    """True when the database holds at least one mention (a cheap check for every page run)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(Mention.__table__.c.id).limit(1)).first() is not None

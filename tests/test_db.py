@@ -80,3 +80,13 @@ def test_bad_database_url_is_a_clear_error() -> None:
 
     with pytest.raises(ConfigError, match="SCRM_DATABASE_URL"):
         load_settings(database_url="mysql://x")
+
+
+def test_has_mentions(memory_engine) -> None:
+    from scrm.ingest.pipeline import ingest_mentions
+    from scrm.stats import has_mentions
+    from tests.factories import mention
+
+    assert not has_mentions(engine=memory_engine)
+    ingest_mentions([mention(1)], engine=memory_engine, source="test")
+    assert has_mentions(engine=memory_engine)

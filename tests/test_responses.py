@@ -153,3 +153,11 @@ def test_cli_responses_json_keys(threads, capsys) -> None:
     for key in ("inbound", "answered", "median_first_response_s", "p90_first_response_s", "sla_breach_share"):
         assert key in data
     assert data["inbound"] == 3 and data["answered"] == 2
+
+
+def test_awaiting_lists_the_unanswered_longest_first(threads) -> None:
+    from scrm.responses import awaiting
+
+    waiting = awaiting(engine=threads, filters=PERIOD, now=T0 + 10 * H)
+    assert list(waiting["author"]) == ["cy"] and waiting["waited_s"].tolist() == [8 * 3600.0]
+    assert "horrible" in waiting["text"].iloc[0]
