@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.engine import Engine
 
 from pages import ui
 from scrm import charts, inbox, responses
 from scrm.exceptions import ScrmError
-from scrm.filters import Filters
 from scrm.models import ALERT_STATUSES
 from scrm.timeutil import utcnow
 
@@ -22,12 +20,6 @@ st.caption(
     + ", ".join(f"P{p} {s / 3600:g} h" for p, s in responses.ALERT_SLA_S.items())
     + f" for alerts; {responses.POST_SLA_S / 3600:g} h for a complaint."
 )
-
-
-@st.cache_data(ttl=60, max_entries=32)
-def post_waits(_engine: Engine, filters: Filters) -> pd.DataFrame:
-    """Cached :func:`scrm.responses.inbound_posts`."""
-    return responses.inbound_posts(engine=_engine, filters=filters)
 
 
 def hours(seconds: float | None) -> str:
@@ -44,7 +36,7 @@ def in_hours(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 counts = inbox.open_alerts(engine=engine, brand_ids=f.brand_ids)
-posts = post_waits(engine, f)
+posts = ui.inbound_posts(engine, f)
 post_figures = responses.summarise(posts)
 alerts_in_period = responses.alert_waits(engine=engine, filters=f)
 alert_figures = responses.summarise(alerts_in_period)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import ui
-from scrm import charts, overview, report
+from scrm import charts, inbox, overview, report, responses
 from scrm.filters import Filters
 from scrm.overview import KPI_HELP, format_delta, format_value
 from scrm.timeutil import utcnow
@@ -45,10 +45,20 @@ for col, kpi in zip(cols, kpis, strict=False):
         chart_data=[0 if v is None else v for v in kpi.spark],
         chart_type="area" if kpi.unit == "count" else "line",
     )
-cols[-2].metric("Open alerts", "—", help="Negative-post alerts arrive with the Engage module.", border=True)
-cols[-1].metric(
-    "Median first response", "—", help="Response times arrive with the Engage module.", border=True
+engage = overview.engage_cards(
+    inbox.open_alerts(engine=engine, brand_ids=f.brand_ids),
+    responses.summarise(ui.inbound_posts(engine, f)),
+    responses.summarise(ui.inbound_posts(engine, f.previous())),
 )
+for col, kpi in zip(cols[len(kpis) :], engage, strict=True):
+    col.metric(
+        kpi.label,
+        format_value(kpi.value, kpi.unit),
+        format_delta(kpi),
+        delta_color="inverse",  # fewer alerts and faster answers are better
+        help=KPI_HELP[kpi.key] + (f" {kpi.help}." if kpi.help else ""),
+        border=True,
+    )
 
 st.subheader("What changed")
 st.info("  \n".join(ui.plain(s) for s in summary), icon="🧭")

@@ -15,7 +15,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from streamlit.runtime.pages_manager import PagesManager
 
-from scrm import brands, search, terms, trends
+from scrm import brands, responses, search, terms, trends
 from scrm.db import init_db, make_engine
 from scrm.filters import Filters
 from scrm.models import Brand
@@ -143,3 +143,9 @@ def context() -> Context:
 def empty_state(message: str) -> None:
     """An empty result with the next step to take."""
     st.info(message, icon="🔎")
+
+
+@st.cache_data(ttl=TTL, max_entries=32)
+def inbound_posts(_engine: Engine, filters: Filters) -> pd.DataFrame:
+    """Cached :func:`scrm.responses.inbound_posts`."""
+    return responses.inbound_posts(engine=_engine, filters=filters)

@@ -23,7 +23,26 @@ KPI_HELP = {
     "engagement": "Likes + shares + comments.",
     "net_sentiment": "(positive − negative) / (positive + negative) × 100, from −100 to 100.",
     "share_of_voice": "Mentions of your own brand(s) / mentions of all tracked brands × 100.",
+    "open_alerts": "Alerts not resolved yet (any age), of the chosen brands; P1 among them.",
+    "first_response": "Median time from a complaint to the brand account's first reply, posts of the period.",
 }
+
+
+def engage_cards(
+    open_counts: Mapping[str, int],
+    responses_now: Mapping[str, object],
+    responses_before: Mapping[str, object],
+) -> list[Kpi]:
+    """The Overview's two Engage cards: open alerts, and the median first response with its change.
+
+    ``open_counts`` is ``scrm.inbox.open_alerts``'s result; the others ``scrm.responses.summarise``'s.
+    """
+    median_now = responses_now.get("median_first_response_s")
+    median_before = responses_before.get("median_first_response_s")
+    return [
+        Kpi("open_alerts", "Open alerts", open_counts["open"], None, "count", help=f"{open_counts['p1']} P1"),
+        Kpi("first_response", "Median first response", median_now, median_before, "seconds"),  # type: ignore[arg-type]
+    ]
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:,.0f}"
     if unit == "percent":
         return f"{value:.1f} %"
+    if unit == "seconds":
+        return f"{value / 60:.0f} min" if abs(value) < 5400 else f"{value / 3600:.1f} h"
     return f"{value:+.0f}" if round(value) != 0 else "0"
 
 
@@ -78,6 +99,8 @@ def format_delta(kpi: Kpi) -> str | None:
     if kpi.unit == "count":
         pct = kpi.delta_pct
         return f"{kpi.delta:+,.0f}" if pct is None else f"{pct:+.1f} %"
+    if kpi.unit == "seconds":
+        return f"{kpi.delta / 3600:+.1f} h"
     return f"{kpi.delta:+.1f} pts"
 
 

@@ -177,3 +177,17 @@ def test_filter_state_round_trips_through_query_params() -> None:
         "brand": ["A"],
         "platform": ["reddit"],
     }
+
+
+def test_engage_cards_and_durations() -> None:
+    from scrm.overview import engage_cards
+
+    cards = engage_cards(
+        {"open": 3, "p1": 1, "breached": 0},
+        {"median_first_response_s": 5400.0},
+        {"median_first_response_s": 9000.0},
+    )
+    assert (cards[0].value, cards[0].help) == (3, "1 P1")
+    assert format_value(cards[1].value, "seconds") == "1.5 h" and format_value(1800, "seconds") == "30 min"
+    assert format_delta(cards[1]) == "-1.0 h"
+    assert format_value(engage_cards({"open": 0, "p1": 0}, {}, {})[1].value, "seconds") == "—"

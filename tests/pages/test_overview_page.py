@@ -27,7 +27,8 @@ def test_overview_shows_the_kpis_of_scrm(run_page, page_db) -> None:
     for label, kpi in expected_kpis(page_db).items():
         assert shown[label] == (format_value(kpi.value, kpi.unit), format_delta(kpi) or ""), label
     assert shown["Mentions"][0] == "42"  # 36 posts, 6 of them about both brands
-    assert shown["Open alerts"][0] == "—"
+    assert shown["Open alerts"][0] == "0"
+    assert shown["Median first response"][0] == "—"  # no brand account: no inbound post
     assert "42 mentions" in at.info[0].value
 
 
