@@ -90,7 +90,7 @@ def load_with_progress(engine: Engine) -> None:
             f"fictional brands over 90 days, {summary.customers:,} customers",
             state="complete",
         )
-    st.toast("The database was empty, so the demo data set was loaded.", icon="✨")
+    st.toast("The database was empty, so the demo data set was loaded.", icon=":material/auto_awesome:")
 
 
 def sidebar_filters(brand_infos: list[ui.BrandInfo], platforms: list[str], tz: str) -> tuple[Filters, str]:

@@ -61,7 +61,7 @@ for col, kpi in zip(cols[len(kpis) :], engage, strict=True):
     )
 
 st.subheader("What changed")
-st.info("  \n".join(ui.plain(s) for s in summary), icon="🧭")
+st.info("  \n".join(ui.plain(s) for s in summary), icon=":material/explore:")
 
 if not kpis[0].value:
     ui.empty_state(
@@ -124,6 +124,6 @@ if not ctx.present:
         ),
         file_name=f"scrm-overview-{f.end:%Y-%m-%d}.pdf",
         mime="application/pdf",
-        icon="📄",
+        icon=":material/picture_as_pdf:",
         on_click="ignore",
     )

@@ -142,7 +142,7 @@ def context() -> Context:
 
 def empty_state(message: str) -> None:
     """An empty result with the next step to take."""
-    st.info(message, icon="🔎")
+    st.info(message, icon=":material/search:")
 
 
 @st.cache_data(ttl=TTL, max_entries=32)
