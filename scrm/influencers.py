@@ -195,6 +195,24 @@ def score_parts(stats: pd.DataFrame, centrality: Mapping[int, float] | None = No
     ).reset_index(drop=True)
 
 
+PART_NAMES = {
+    "reach": "reach",
+    "engagement": "engagement per post",
+    "centrality": "centrality",
+    "activity": "activity",
+    "opinion": "opinion",
+}
+
+
+def explain(row: Mapping[str, object]) -> str:
+    """The score of one ranking row written out, e.g. ``70.2 = 0.30 × 100 (reach) + …``."""
+    terms = " + ".join(
+        f"{w / 100:.2f} × {float(row[f'{p}_part']):.0f} ({PART_NAMES[p]})"  # type: ignore[arg-type]
+        for p, w in WEIGHTS.items()
+    )
+    return f"{float(row['score']):.1f} = {terms}"  # type: ignore[arg-type]
+
+
 def advocates_and_detractors(
     frame: pd.DataFrame, *, top: int | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
