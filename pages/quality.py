@@ -101,6 +101,7 @@ def saved_upload(uploaded: Any) -> Path:
 
 
 settings = get_settings()
+ui.context()  # run through the router (see ui.context), like every page
 st.title("Sentiment quality")
 st.caption(
     "How closely the sentiment scores agree with people: on the human-rated sets published with VADER "
