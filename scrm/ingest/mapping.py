@@ -169,13 +169,14 @@ _MAX_COUNT = 10**13
 _MAX_ID = 200
 
 
-def _fold(name: str) -> str:
+def fold_name(name: str) -> str:
+    """A column name compared loosely: lower case, spaces, dots, dashes and slashes as ``_``."""
     return re.sub(r"[\s.\-/]+", "_", name.strip().lower())
 
 
 def detect_mapping(columns: Sequence[str]) -> dict[str, str]:
     """Map fields to columns by common export names (each column used once)."""
-    folded = {_fold(c): c for c in columns}
+    folded = {fold_name(c): c for c in columns}
     used: set[str] = set()
     mapping: dict[str, str] = {}
     for fld in FIELDS:
@@ -204,7 +205,7 @@ def parse_map_args(items: Sequence[str]) -> dict[str, str]:
 
 def guess_platform(columns: Sequence[str]) -> str | None:
     """A platform suggested by an export's column names, if any."""
-    folded = " ".join(_fold(c) for c in columns)
+    folded = " ".join(fold_name(c) for c in columns)
     for hint, platform in _PLATFORM_HINTS:
         if hint in folded:
             return platform
@@ -282,12 +283,12 @@ class RowMapper:
     def convert(self, record: Mapping[str, Any]) -> MentionCreate | str:
         """The mention for ``record``, or the reason it is rejected."""
         m = self.mapping
-        bad = _first_bad_value(record, self.mapping.values())
+        bad = first_bad_value(record, self.mapping.values())
         if bad:
             return bad
-        text = _text(record.get(m["text"]))
+        text = as_text(record.get(m["text"]))
         if m["text"] in ("body", "selftext") and "title" in record:
-            title = _text(record.get("title"))
+            title = as_text(record.get("title"))
             text = f"{title}\n\n{text}".strip() if title and text else (title or text)
         if not text.strip():
             return f"empty text in column {m['text']!r}"
@@ -303,13 +304,13 @@ class RowMapper:
                 counts[fld] = _count(raw)
             except ValueError as exc:
                 return f"{fld} in column {col!r}: {exc}"
-        platform = (self.platform or _text(record.get(m["platform"])).strip().lower() or "other")[:40]
-        author = clean_handle(_text(record.get(m["author"]))) if "author" in m else ""
+        platform = (self.platform or as_text(record.get(m["platform"])).strip().lower() or "other")[:40]
+        author = clean_handle(as_text(record.get(m["author"]))) if "author" in m else ""
         if len(author) > 200:
             return "author handle longer than 200 characters"
         brands = [self.brand] if self.brand else []
         if "brand" in m:
-            brands += [b.strip() for b in re.split(r"[;|]", _text(record.get(m["brand"]))) if b.strip()]
+            brands += [b.strip() for b in re.split(r"[;|]", as_text(record.get(m["brand"]))) if b.strip()]
         if any(len(b) > 200 for b in brands):
             return "brand name longer than 200 characters"
         external_id = _id(record.get(m["external_id"])) if "external_id" in m else ""
@@ -321,7 +322,7 @@ class RowMapper:
         inbound = _flag(record.get(m["inbound"])) if "inbound" in m else None
         if inbound == "bad":
             return f"inbound in column {m['inbound']!r} is not true/false"
-        url = _text(record.get(m["url"])).strip() if "url" in m else ""
+        url = as_text(record.get(m["url"])).strip() if "url" in m else ""
         if url.startswith("/r/"):
             url = "https://www.reddit.com" + url
         return MentionCreate.model_construct(
@@ -330,7 +331,7 @@ class RowMapper:
             text=text,
             created_at=created,
             author=author,
-            author_name=_text(record.get(m["author"])).strip()[:300] if "author" in m else "",
+            author_name=as_text(record.get(m["author"])).strip()[:300] if "author" in m else "",
             followers=counts["followers"] or 0,
             verified=False,
             likes=counts["likes"] or 0,
@@ -340,7 +341,7 @@ class RowMapper:
             url=url[:2000],
             brands=brands,
             parent_id=parent[:_MAX_ID] or None,
-            language=_text(record.get(m["language"])).strip()[:16] if "language" in m else "",
+            language=as_text(record.get(m["language"])).strip()[:16] if "language" in m else "",
             inbound=inbound,
         )
 
@@ -353,7 +354,7 @@ def _flag(value: Any) -> bool | str | None:
     """A yes/no cell: True, False, None when empty, or "bad"."""
     if isinstance(value, bool):
         return value
-    text = _text(value).strip().lower()
+    text = as_text(value).strip().lower()
     if not text:
         return None
     return True if text in _TRUE else False if text in _FALSE else "bad"
@@ -368,7 +369,8 @@ def stable_id(platform: str, author: str, created_iso: str, text: str) -> str:
     return "h:" + digest.hexdigest()
 
 
-def _first_bad_value(record: Mapping[str, Any], columns: Iterable[str]) -> str | None:
+def first_bad_value(record: Mapping[str, Any], columns: Iterable[str]) -> str | None:
+    """Why a text cell of ``columns`` is unusable (too long, NUL bytes, bad UTF-8), or None."""
     for key in (*columns, "title"):
         value = record.get(key)
         if not isinstance(value, str):
@@ -384,7 +386,8 @@ def _first_bad_value(record: Mapping[str, Any], columns: Iterable[str]) -> str |
     return None
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A cell as text: "" for None and NaN."""
     if value is None:
         return ""
     if isinstance(value, float) and value != value:  # NaN

@@ -25,13 +25,20 @@ from sqlalchemy.engine import Connection, Engine
 
 from scrm.brands import ensure_brands
 from scrm.exceptions import ScrmError
+from scrm.ingest.batches import (
+    dialect_insert,
+    finish_batch,
+    raw_record,
+    record_rejections,
+    save_counts,
+    set_file_hash,
+    start_batch,
+)
 from scrm.ingest.files import MentionFile, RowError
 from scrm.ingest.mapping import RowMapper
 from scrm.models import (
     Author,
     Brand,
-    ImportBatch,
-    ImportRejection,
     Mention,
     MentionBrand,
     MentionCreate,
@@ -130,12 +137,7 @@ class Pipeline:
         self.workers = settings.score_workers if workers is None else workers
         self.domain_lexicon = settings.domain_lexicon if domain_lexicon is None else domain_lexicon
         self.alerts = alerts
-        with engine.begin() as conn:
-            batch_id = conn.execute(
-                sa.insert(ImportBatch.__table__).values(
-                    source=source, file_name=file_name[:500], started_at=utcnow(), status="running"
-                )
-            ).inserted_primary_key[0]
+        batch_id = start_batch(engine, source=source, file_name=file_name)
         self.result = ImportResult(batch_id=batch_id, file_name=file_name)
         # (platform, handle) -> (author id, followers as stored), for the authors this run has
         # already read or written: most batches of a large import repeat the same authors.
@@ -320,19 +322,7 @@ class Pipeline:
             ]
             _observe(conn, observed, now)
             real_rejects = [r for r in p.rejections if not r[0].reason.startswith("duplicate of")]
-            if p.rejections:
-                conn.execute(
-                    sa.insert(ImportRejection.__table__),
-                    [
-                        {
-                            "batch_id": self.result.batch_id,
-                            "row_number": r.row,
-                            "reason": safe_text(r.reason, 500),
-                            "raw": safe_text(raw, 2000),
-                        }
-                        for r, raw in p.rejections
-                    ],
-                )
+            record_rejections(conn, self.result.batch_id, [(r.row, r.reason, raw) for r, raw in p.rejections])
             res = self.result
             res.read += p.read
             res.stored += stored
@@ -342,32 +332,21 @@ class Pipeline:
             room = MAX_REPORTED_REJECTIONS - len(res.rejections)
             if room > 0:
                 res.rejections.extend(sorted((r for r, _ in p.rejections), key=lambda r: r.row)[:room])
-            conn.execute(
-                sa.update(ImportBatch.__table__)
-                .where(ImportBatch.__table__.c.id == res.batch_id)
-                .values(
-                    read=res.read,
-                    stored=res.stored,
-                    updated=res.updated,
-                    duplicates=res.duplicates,
-                    rejected=res.rejected,
-                )
+            save_counts(
+                conn,
+                res.batch_id,
+                read=res.read,
+                stored=res.stored,
+                updated=res.updated,
+                duplicates=res.duplicates,
+                rejected=res.rejected,
             )
         if len(self._authors) + len(learned) > AUTHOR_CACHE_SIZE:
             self._authors.clear()  # memory stays bounded on imports with very many authors
         self._authors.update(learned)
 
     def _finish(self, status: str, error: str) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.update(ImportBatch.__table__)
-                    .where(ImportBatch.__table__.c.id == self.result.batch_id)
-                    .values(status=status, error=error, finished_at=utcnow())
-                )
-        except sa.exc.SQLAlchemyError:
-            if status == "done":
-                raise
+        finish_batch(self.engine, self.result.batch_id, status=status, error=error)
 
 
 _GC_LOCK = threading.Lock()
@@ -446,20 +425,12 @@ def _lookup_existing(bind: Engine | Connection, keys: list[tuple[str, str]]) -> 
     return out
 
 
-def _dialect_insert(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def _insert_ignore(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], int]:
     """Insert mentions, skipping keys stored meanwhile; returns the new ids by key."""
     if not rows:
         return {}
     stmt = (
-        _dialect_insert(conn, _M)
+        dialect_insert(conn, _M)
         .on_conflict_do_nothing(index_elements=["platform", "external_id"])
         .returning(_M.c.id, _M.c.platform, _M.c.external_id)
     )
@@ -520,7 +491,7 @@ def _upsert_authors(
     ]
     if missing:
         stmt = (
-            _dialect_insert(conn, _A)
+            dialect_insert(conn, _A)
             .on_conflict_do_nothing(index_elements=["platform", "handle"])
             .returning(_A.c.id, _A.c.platform, _A.c.handle)
         )
@@ -556,7 +527,7 @@ def _upsert_authors(
 def _observe(conn: Connection, rows: list[dict], now: datetime) -> None:
     """Record an engagement observation of each stored or updated mention (escalation alerts read them)."""
     if rows:
-        stmt = _dialect_insert(conn, MentionMetrics.__table__).on_conflict_do_nothing(
+        stmt = dialect_insert(conn, MentionMetrics.__table__).on_conflict_do_nothing(
             index_elements=["mention_id", "observed_at"]
         )
         conn.execute(stmt, [{**r, "observed_at": now} for r in rows])
@@ -658,7 +629,7 @@ def import_file(
                     continue
                 converted = mapper.convert(record)
                 if isinstance(converted, str):
-                    yield row, _RawRejection(row, converted, _raw_record(record))
+                    yield row, _RawRejection(row, converted, raw_record(record))
                 else:
                     yield row, converted
 
@@ -667,29 +638,10 @@ def import_file(
             result = pipeline.run(items(), progress=tick)
         except ScrmError:
             raise
-        with engine.begin() as conn:
-            conn.execute(
-                sa.update(ImportBatch.__table__)
-                .where(ImportBatch.__table__.c.id == result.batch_id)
-                .values(file_hash=source.sha256)
-            )
+        set_file_hash(engine, result.batch_id, source.sha256)
         return result
 
 
 @dataclass(frozen=True)
 class _RawRejection(Rejection):
     raw: str = ""
-
-
-def _raw_record(record: dict[str, Any]) -> str:
-    parts = []
-    for k, v in record.items():
-        text = v if isinstance(v, str) else repr(v)
-        parts.append(f"{k}={text[:300]}")
-    return "; ".join(parts)
-
-
-def safe_text(value: str, limit: int) -> str:
-    """``value`` cut to ``limit`` characters, storable anywhere (no NUL, valid UTF-8)."""
-    value = value[:limit].replace("\x00", "\\x00")
-    return value.encode("utf-8", "replace").decode("utf-8")
