@@ -137,12 +137,16 @@ def sidebar_filters(brand_infos: list[ui.BrandInfo], platforms: list[str], tz: s
 
 
 def mirror_in_url(present: bool) -> None:
-    """Write the filters (and presentation mode) into the URL, on every page."""
+    """Write the filters (and presentation mode) into the URL, on every page; a page's own
+    parameters (e.g. ``?customer=ID``) are kept."""
     params = params_from_state({key: st.session_state.get(key) for key in FILTER_PARAMS})
     if present:
         params["present"] = ["1"]
-    if {k: st.query_params.get_all(k) for k in st.query_params} != params:
-        st.query_params.from_dict(params)
+    shared = (*FILTER_PARAMS, "present")
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    wanted = {**{k: v for k, v in current.items() if k not in shared}, **params}  # pages keep their own
+    if current != wanted:
+        st.query_params.from_dict(wanted)
 
 
 def presenter_controls(page: st.navigation) -> None:  # type: ignore[valid-type]

@@ -105,3 +105,12 @@ def test_a_shared_link_sets_the_filters(page_db) -> None:
     assert at.sidebar.selectbox(key="period").value == "30d"
     assert at.sidebar.multiselect(key="brand").value == [OWN]
     assert at.sidebar.multiselect(key="sentiment").value == []
+
+
+def test_a_pages_own_query_parameters_are_kept(page_db) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["customer"] = "42"
+    at.query_params["period"] = "30d"
+    at.run()
+    assert not at.exception
+    assert at.query_params["customer"] == "42" and at.query_params["period"] == "30d"
