@@ -302,6 +302,139 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _period(args: argparse.Namespace) -> tuple[Any, Any]:
+    """``--since``/``--until`` as aware datetimes (UTC when naive; a date ``--until`` includes that day)."""
+    from scrm.timeutil import parse_datetime
+
+    since = until = None
+    try:
+        if args.since:
+            since = parse_datetime(args.since)
+        if args.until:
+            until = parse_datetime(args.until)
+            if len(args.until.strip()) == 10:
+                until += timedelta(days=1)
+    except ValueError as exc:
+        raise ScrmError(f"Bad --since/--until: {exc} (use ISO 8601, e.g. 2026-11-05T09:00)") from None
+    if since and until and until <= since:
+        raise ScrmError("--until must be after --since")
+    return since, until
+
+
+def _rule_params(pairs: list[str] | None) -> dict[str, str]:
+    params = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ScrmError(f"Bad --param {pair!r}: use key=value, e.g. --param min_reach=100000")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """Run the alert rules, list alerts, and manage the rules."""
+    from scrm import alerts
+
+    engine = _engine(args)
+    if args.alerts_cmd == "run":
+        since, until = _period(args)
+        with _bar(None, "alert rules", unit="rules") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            result = alerts.evaluate(
+                engine=engine, since=since, until=until, progress=progress, replay=args.replay
+            )
+        if args.json:
+            _print_json(result.to_dict())
+        else:
+            print(
+                f"{result.rules} rules: {result.raised} alerts raised, {result.updated} updated, "
+                f"{result.grouped} mentions grouped ({result.seconds:.1f} s)"
+            )
+        return 0
+    if args.alerts_cmd == "list":
+        rows = alerts.list_alerts(engine=engine, status=args.status, brand=args.brand, limit=args.limit)
+        if args.json:
+            _print_json(
+                [{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in rows]
+            )
+        elif not rows:
+            print("No alerts: rules run on every import, or with `python -m scrm alerts run`")
+        for r in [] if args.json else rows:
+            print(
+                f"#{r['id']:<5} {r['priority']} {r['status']:<12} {r['raised_at']:%Y-%m-%d %H:%M} "
+                f"{r['mentions']:>6} mentions  {r['title']}"
+            )
+        return 0
+    return _alert_rules(engine, args)
+
+
+def _alert_rules(engine: Engine, args: argparse.Namespace) -> int:
+    from scrm import alerts
+    from scrm.brands import list_brands
+
+    action = args.rules_cmd
+    if action == "add":
+        rule = alerts.add_rule(
+            engine=engine,
+            name=args.name,
+            kind=args.kind,
+            brand=args.brand,
+            params=_rule_params(args.param),
+            cooldown_minutes=args.cooldown,
+            user=args.user,
+            enabled=not args.disabled,
+        )
+        print(f"Added alert rule {rule.id}: {rule.name} ({rule.kind}, {rule.params})")
+    elif action == "edit":
+        current = alerts.get_rule(engine=engine, rule_id=args.id)
+        given = _rule_params(args.param)
+        rule = alerts.update_rule(
+            engine=engine,
+            rule_id=args.id,
+            user=args.user,
+            name=args.name,
+            params={**current.params, **given} if given else None,
+            cooldown_minutes=args.cooldown,
+            enabled=True if args.enable else (False if args.disable else None),
+        )
+        print(f"Updated alert rule {rule.id}: {rule.name} ({'enabled' if rule.enabled else 'disabled'})")
+    elif action == "delete":
+        gone = alerts.delete_rule(engine=engine, rule_id=args.id, user=args.user, force=args.force)
+        print(f"Deleted alert rule {args.id}" + (f" and its {gone} alerts" if gone else ""))
+    elif action == "defaults":
+        created = alerts.default_rules(engine=engine, user=args.user)
+        print(f"Added {len(created)} default rules" + "".join(f"\n  {r.id}: {r.name}" for r in created))
+    else:
+        brands = {b.id: b.name for b in list_brands(engine=engine)}
+        rows = [
+            {
+                "id": r.id,
+                "name": r.name,
+                "brand": brands.get(r.brand_id) if r.brand_id else None,
+                "kind": r.kind,
+                "params": r.params,
+                "cooldown_minutes": r.cooldown_minutes,
+                "enabled": r.enabled,
+                "checked_at": r.checked_at,
+            }
+            for r in alerts.list_rules(engine=engine)
+        ]
+        if args.json:
+            _print_json(rows)
+        elif not rows:
+            print("No alert rules: add the defaults with `python -m scrm alerts rules defaults`")
+        for r in [] if args.json else rows:
+            state = "on " if r["enabled"] else "off"
+            print(
+                f"{r['id']:>4} {state} {r['kind']:<21} {r['brand'] or 'all brands':<20} {r['name']}  {r['params']}"
+            )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(
@@ -394,6 +527,69 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=90, help="period: the last D days (default 90)")
     p.add_argument("--sla-minutes", type=int, help="first-response target in minutes (default 240)")
     p.add_argument("--json", action="store_true")
+    from scrm.models import ALERT_KINDS, ALERT_STATUSES
+
+    p = add("alerts", cmd_alerts)
+    asub = p.add_subparsers(dest="alerts_cmd", required=True, metavar="ACTION")
+    a = asub.add_parser(
+        "run",
+        help="run the enabled rules on what was stored since their last run (or on a period)",
+        description="Run the enabled alert rules: on the mentions stored since each rule's last run, "
+        "or with --since/--until on the mentions created in that period. Safe to repeat (cron).",
+    )
+    a.add_argument("--since", help="re-read mentions created from this date/time (ISO 8601, UTC)")
+    a.add_argument("--until", help="... up to this date (inclusive) or date/time (exclusive)")
+    a.add_argument(
+        "--replay", action="store_true", help="raise alerts at the time their evidence appeared (backfills)"
+    )
+    a.add_argument("--json", action="store_true", help="print rules, raised, updated, grouped as JSON")
+    a = asub.add_parser(
+        "list", help="list alerts, most urgent first", description="List alerts, most urgent first."
+    )
+    a.add_argument("--status", choices=ALERT_STATUSES, help="only alerts with this status")
+    a.add_argument("--brand", help="only this brand's alerts")
+    a.add_argument("--limit", type=int, default=1000, help="at most N alerts (default 1000)")
+    a.add_argument("--json", action="store_true")
+    a = asub.add_parser(
+        "rules", help="add, list, edit or delete alert rules", description="Manage alert rules."
+    )
+    rsub = a.add_subparsers(dest="rules_cmd", required=True, metavar="ACTION")
+    r = rsub.add_parser(
+        "add",
+        help="add a rule",
+        description="Add an alert rule. Parameters by kind (docs/ALERTS.md): negative_influencer: "
+        "min_reach, min_engagement; escalation: min_velocity, min_engagement; volume_spike and "
+        "negative_share_spike: window_hours, baseline_hours, k, min_count; keyword: keywords "
+        "(comma-separated), negative_only.",
+    )
+    r.add_argument("name")
+    r.add_argument("--kind", required=True, choices=ALERT_KINDS)
+    r.add_argument("--brand", help="the brand it watches (default: every brand)")
+    r.add_argument("--param", action="append", metavar="key=value", help="a parameter (repeatable)")
+    r.add_argument("--cooldown", type=int, default=360, help="minutes that group one incident (default 360)")
+    r.add_argument("--disabled", action="store_true", help="create it disabled")
+    r.add_argument("--user", default="cli", help="who makes the change (audit log)")
+    r = rsub.add_parser("list", help="list rules")
+    r.add_argument("--json", action="store_true")
+    r = rsub.add_parser(
+        "edit", help="change a rule", description="Change a rule; given parameters replace theirs."
+    )
+    r.add_argument("id", type=int)
+    r.add_argument("--name", help="new name")
+    r.add_argument("--param", action="append", metavar="key=value", help="a parameter to change (repeatable)")
+    r.add_argument("--cooldown", type=int, help="new cooldown in minutes")
+    on = r.add_mutually_exclusive_group()
+    on.add_argument("--enable", action="store_true")
+    on.add_argument("--disable", action="store_true")
+    r.add_argument("--user", default="cli", help="who makes the change (audit log)")
+    r = rsub.add_parser(
+        "delete", help="delete a rule", description="Delete a rule (refused if it has alerts)."
+    )
+    r.add_argument("id", type=int)
+    r.add_argument("--force", action="store_true", help="also delete its alerts")
+    r.add_argument("--user", default="cli", help="who makes the change (audit log)")
+    r = rsub.add_parser("defaults", help="add the default rules for every own brand")
+    r.add_argument("--user", default="cli", help="who makes the change (audit log)")
     return parser
 
 

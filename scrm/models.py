@@ -243,6 +243,7 @@ class MentionMetrics(SQLModel, table=True):
     """
 
     __tablename__ = "mention_metrics"
+    __table_args__ = (sa.Index("ix_mention_metrics_observed_at", "observed_at"),)
 
     mention_id: int = Field(foreign_key="mention.id", primary_key=True, ondelete="CASCADE")
     observed_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
@@ -254,7 +255,9 @@ class AlertRule(SQLModel, table=True):
     """A rule a user configures per brand (``brand_id`` None: every brand).
 
     ``kind`` is one of :data:`ALERT_KINDS`; ``params`` holds its thresholds (validated by
-    ``scrm.alerts``); ``cooldown_minutes`` groups one incident into one alert.
+    ``scrm.alerts``); ``cooldown_minutes`` groups one incident into one alert. The
+    ``checked_*`` columns are the engine's watermark: mentions up to ``checked_mention_id``
+    and engagement observations up to ``checked_observed_at`` have been evaluated.
     """
 
     __tablename__ = "alert_rule"
@@ -268,6 +271,9 @@ class AlertRule(SQLModel, table=True):
     enabled: bool = True
     created_by: str = Field(default="system", max_length=100)
     created_at: datetime = _created()
+    checked_mention_id: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    checked_observed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    checked_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class Alert(SQLModel, table=True):

@@ -25,6 +25,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from scrm.alerts import SYSTEM_USER, default_rules, evaluate
 from scrm.brands import add_brand, list_brands
 from scrm.ingest.pipeline import ImportResult, ingest_mentions
 from scrm.models import BrandCreate, Customer, MentionCreate
@@ -656,7 +657,11 @@ def load_demo(
     end: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoSummary:
-    """Create the demo brands, store the mentions through the pipeline and add the customers."""
+    """Create the demo brands, store the mentions through the pipeline and add the customers.
+
+    Ends with the default alert rules in place and evaluated over the whole period, each
+    alert raised at the time its evidence appeared (``replay``).
+    """
     started = time.perf_counter()
     known = {b.name.lower() for b in list_brands(engine=engine)}
     for brand in demo_brands():
@@ -674,8 +679,11 @@ def load_demo(
         source="demo",
         file_name=f"demo seed {seed}",
         progress=tick,
+        alerts=False,  # evaluated once below, over everything
     )
     stored_customers = store_customers(generate_customers(n=customers, seed=seed, end=end), engine=engine)
+    default_rules(engine=engine, user=SYSTEM_USER)
+    evaluate(engine=engine, replay=True)
     return DemoSummary(
         brands=len(BRANDS), mentions=result, customers=stored_customers, seconds=time.perf_counter() - started
     )
