@@ -271,7 +271,9 @@ class AlertRule(SQLModel, table=True):
     enabled: bool = True
     created_by: str = Field(default="system", max_length=100)
     created_at: datetime = _created()
-    checked_mention_id: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
+    checked_mention_id: int = Field(
+        default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
     checked_observed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     checked_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
