@@ -69,6 +69,9 @@ class Author(SQLModel, table=True):
     verified: bool = False
     location: str = Field(default="", max_length=300)
     profile_url: str = Field(default="", max_length=1000)
+    email: str = Field(  # from a source that carries it (identity linking)
+        default="", max_length=320, sa_column_kwargs={"server_default": ""}
+    )
 
 
 class ImportBatch(SQLModel, table=True):
@@ -386,3 +389,49 @@ class BrandCreate(BaseModel):
     query: str = ""
     is_own: bool = False
     colour: str = ""
+
+
+class IdentityCandidate(SQLModel, table=True):
+    """The review queue of uncertain links: a handle that may belong to a customer.
+
+    ``status`` is queued, accepted or rejected; a rejected pair (a rejection or an unlink)
+    is never linked again automatically.
+    """
+
+    __tablename__ = "identity_candidate"
+    __table_args__ = (sa.UniqueConstraint("platform", "handle", "customer_id", name="uq_identity_candidate"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=40)
+    handle: str = Field(max_length=200)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    method: str = Field(max_length=20)  # exact, email, fuzzy (the method of the link it would make)
+    confidence: float
+    status: str = Field(default="queued", max_length=20)  # queued, accepted, rejected
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime = _created()
+    decided_by: str = Field(default="", max_length=100)
+    decided_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class Lead(SQLModel, table=True):
+    """A post showing purchase intent or a wish to switch, moved through a sales funnel."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("mention_id", name="uq_lead_mention"),
+        sa.Index("ix_lead_stage", "stage"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE")
+    brand_id: Optional[int] = Field(default=None, foreign_key="brand.id", ondelete="SET NULL")
+    kind: str = Field(max_length=30)  # purchase_intent, switching, competitor_complaint
+    score: float = 0.0
+    stage: str = Field(default="new", max_length=20)  # new, qualified, contacted, won, lost
+    value: Optional[float] = None
+    customer_id: Optional[int] = Field(
+        default=None, foreign_key="customer.id", index=True, ondelete="SET NULL"
+    )
+    assignee: str = Field(default="", max_length=100)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()

@@ -28,7 +28,7 @@ def test_init_db_is_idempotent(tmp_path) -> None:
     init_db(engine)
     init_db(engine)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
     engine.dispose()
 
 
@@ -90,3 +90,38 @@ def test_has_mentions(memory_engine) -> None:
     assert not has_mentions(engine=memory_engine)
     ingest_mentions([mention(1)], engine=memory_engine, source="test")
     assert has_mentions(engine=memory_engine)
+
+
+def test_customers_migration_keeps_authors_links_and_triggers(tmp_path) -> None:
+    from alembic import command
+
+    from scrm.db import alembic_config
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    cfg = alembic_config(engine)
+    command.upgrade(cfg, "0005")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO author (platform, handle, display_name, followers, verified, location, "
+                "profile_url) VALUES ('twitter', 'bob', 'Bob', 1, 0, '', '')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO mention (platform, external_id, author_id, created_at, text, url, likes, shares, "
+                "comments, reach, language, source, compound, label) VALUES ('twitter', '1', 1, "
+                "'2026-01-01 00:00:00', 'hello northwind', '', 0, 0, 0, 0, '', '', 0, 'neutral')"
+            )
+        )
+    triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    with engine.connect() as conn:
+        before = conn.execute(sa.text(triggers)).scalars().all()
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(triggers)).scalars().all() == before and len(before) == 6
+        assert conn.execute(sa.text("SELECT author_id FROM mention")).scalar_one() == 1
+        assert conn.execute(sa.text("SELECT email FROM author")).scalar_one() == ""
+        found = conn.execute(sa.text("SELECT rowid FROM mention_fts WHERE mention_fts MATCH 'northwind'"))
+        assert found.scalar_one() == 1
+    engine.dispose()
