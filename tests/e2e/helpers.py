@@ -16,6 +16,8 @@ scratch app (st.error, st.exception, an uncaught exception, a syntax error):
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -141,3 +143,171 @@ def screenshot(page: Page, name: str, max_height: int = 12_000) -> Path:
         if stretch:
             page.set_viewport_size(viewport)
     return path
+
+
+# -- charts, widgets, tables (added for test_pages, test_downloads, test_security) ------
+
+#: What Plotly draws for one trace: ``g.trace`` in the scatter/bar/pie layers, ``g.hm``
+#: (an image) for a heatmap. Legend entries are ``g.traces`` (plural): not counted.
+_CHARTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+    .filter(p => p.getBoundingClientRect().width > 0)
+    .map(p => ({
+        title: (p.querySelector('.gtitle') || {}).textContent || '',
+        svg: p.querySelectorAll('.main-svg').length,
+        traces: p.querySelectorAll('.main-svg g.trace, .main-svg g.hm').length,
+        width: Math.round(p.getBoundingClientRect().width),
+        height: Math.round(p.getBoundingClientRect().height),
+    }))"""
+
+
+def drawn_charts(page: Page) -> list[dict]:
+    """Every visible Plotly chart: ``title``, ``svg`` (.main-svg count), ``traces`` drawn, size."""
+    return page.evaluate(_CHARTS_JS)
+
+
+def wait_for_charts(page: Page, minimum: int, timeout: float = 30.0, settle: float = 0.5) -> list[dict]:
+    """Wait until at least ``minimum`` Plotly charts are drawn, each with its traces, and still.
+
+    Streamlit loads its Plotly component lazily, after the script has finished: a page that
+    :func:`wait_for_app` calls ready has no chart yet for a moment. Ready means at least
+    ``minimum`` charts, every chart with an SVG and a trace, and the same titles, trace
+    counts and sizes over ``settle`` seconds (nothing still being laid out). Returns
+    :func:`drawn_charts`; fails with what was drawn after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    last: list[dict] | None = None
+    while True:
+        charts = drawn_charts(page)
+        ready = len(charts) >= minimum and all(c["svg"] and c["traces"] for c in charts)
+        if ready and charts == last:
+            return charts
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"expected at least {minimum} drawn charts at {page.url} within {timeout:.0f} s, got {charts}"
+            )
+        last = charts if ready else None
+        page.wait_for_timeout(settle * 1000)
+
+
+def metric_value(page: Page, label: str) -> str:
+    """The shown value of the ``st.metric`` whose label is exactly ``label``."""
+    metric = page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]').get_by_text(label, exact=True)
+    )
+    return metric.locator('[data-testid="stMetricValue"]').first.inner_text(timeout=10_000).strip()
+
+
+_WATCH_RUNS_JS = """() => {
+    window.__scrmRuns = 0;
+    if (window.__scrmRunObserver) window.__scrmRunObserver.disconnect();
+    window.__scrmRunObserver = new MutationObserver(records => {
+        for (const r of records) {
+            if (r.target.getAttribute('data-test-script-state') !== 'notRunning') window.__scrmRuns++;
+        }
+    });
+    window.__scrmRunObserver.observe(document.body,
+        {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+@contextmanager
+def rerun(page: Page, timeout: float = 60.0) -> Iterator[None]:
+    """Wait, after the body has acted (a click, a key), for the rerun it causes to finish.
+
+    :func:`wait_for_app` alone can return before a rerun has even started: on a busy
+    machine the round trip to the server can outlast its settle time. This watches
+    ``stApp``'s script state from before the action, waits until it has left
+    ``notRunning`` at least once (failing after 15 s if it never does), then waits for
+    the app to settle::
+
+        with rerun(page):
+            page.get_by_role("button", name="Next ▶").click()
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    page.evaluate(_WATCH_RUNS_JS)
+    yield
+    try:
+        page.wait_for_function("() => window.__scrmRuns > 0", timeout=15_000, polling=50)
+    except PlaywrightTimeoutError:
+        pytest.fail(f"the action started no rerun within 15 s at {page.url} (state: {app_state(page)})")
+    wait_for_app(page, timeout=timeout)
+
+
+def select_widget(page: Page, label: str):
+    """The selectbox or multiselect labelled ``label`` (sidebar or page; labels are unique)."""
+    return page.locator('[data-testid="stSelectbox"], [data-testid="stMultiSelect"]').filter(
+        has=page.locator(f'input[aria-label="{label}"]')
+    )
+
+
+def select_value(page: Page, label: str) -> str:
+    """What the selectbox ``label`` shows (Streamlit 1.67: a combobox input's value)."""
+    return select_widget(page, label).locator(f'input[aria-label="{label}"]').input_value()
+
+
+def multiselect_values(page: Page, label: str) -> list[str]:
+    """The chosen options of the multiselect ``label``, as shown on its tags."""
+    tags = select_widget(page, label).locator('[data-testid="stMultiSelectTagsContainer"] [data-tag]:visible')
+    return [t.get_attribute("aria-label") or t.inner_text() for t in tags.all()]
+
+
+def choose(page: Page, label: str, option: str, *, close: bool = False) -> None:
+    """Open the select(box) ``label``, click ``option`` in its list, wait for the rerun.
+
+    A multiselect's list stays open after a choice: ``close=True`` presses Escape.
+    """
+    select_widget(page, label).locator(f'input[aria-label="{label}"]').click()
+    with rerun(page):
+        page.locator('[role="option"]').get_by_text(option, exact=True).click()
+        if close:
+            page.keyboard.press("Escape")
+
+
+def type_text(page: Page, label: str, text: str) -> None:
+    """Type ``text`` into the text input ``label``, press Enter and wait for the rerun."""
+    box = page.locator(f'input[aria-label="{label}"]')
+    box.fill(text)
+    with rerun(page):
+        box.press("Enter")
+
+
+def dataframe(page: Page, column: str):
+    """The ``st.dataframe`` that has a column headed ``column`` (exactly).
+
+    Found by a header, not by its key: Streamlit 1.67 puts a key's ``st-key-KEY`` class on
+    the element only for a dataframe with ``on_select``.
+    """
+    header = page.locator('[role="columnheader"]').get_by_text(column, exact=True)
+    return page.locator('[data-testid="stDataFrame"]').filter(has=header).first
+
+
+def grid_texts(page: Page, frame, minimum: int = 1, timeout: float = 15.0) -> list[str]:
+    """The cell texts of the ``st.dataframe`` ``frame`` (a locator), read from the DOM.
+
+    st.dataframe (glide-data-grid) paints its cells on a canvas, but keeps an accessible
+    ``<table role="grid">`` beside it with one ``role="gridcell"`` per cell *in view* (rows
+    and columns scrolled out of the grid are not there), holding the cell's raw value as
+    text. It is filled a moment after the canvas is drawn, so this waits for ``minimum``
+    cells. Only cells that fit the grid's box are listed: give long tables room or read
+    the data another way (a download, a detail view).
+    """
+    cells = frame.locator('[role="gridcell"]')
+    deadline = time.monotonic() + timeout
+    while cells.count() < minimum:
+        if time.monotonic() > deadline:
+            pytest.fail(f"a table at {page.url} shows {cells.count()} cells, expected {minimum}+")
+        page.wait_for_timeout(200)
+    return [t.strip() for t in cells.all_inner_texts()]
+
+
+def click_grid_row(page: Page, frame, row: int) -> None:
+    """Tick the selection box of ``row`` (0 = first) of the ``st.dataframe`` ``frame``; wait.
+
+    The box is painted on the canvas, in the row-marker column at the grid's left edge;
+    rows are 35 px high under a 35 px header (Streamlit's defaults). ``row`` must be in view.
+    """
+    box = frame.bounding_box()
+    assert box is not None, f"the table is not shown at {page.url}"
+    with rerun(page):
+        page.mouse.click(box["x"] + 20, box["y"] + 35 * (row + 1) + 17)
