@@ -160,13 +160,21 @@ def cmd_responses(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_notify(args: argparse.Namespace) -> int:
-    """Queue and send alert notifications (webhook, e-mail) from the outbox, with retries."""
+def _notify(engine: Engine) -> dict[str, int]:
+    """Queue notifications for new urgent alerts and send what is due (a receiver down only delays)."""
     from scrm import notify
     from scrm.config import load_settings
 
-    engine = _engine(args)
     settings = load_settings()
+    queued = notify.queue(engine=engine, settings=settings)
+    return {"queued": queued, **notify.deliver(engine=engine, settings=settings).to_dict()}
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    """Queue and send alert notifications (webhook, e-mail) from the outbox, with retries."""
+    from scrm import notify
+
+    engine = _engine(args)
     if args.action == "retry":
         print(f"{notify.retry_failed(engine=engine)} failed notifications queued again")
     if args.action == "list":
@@ -178,12 +186,13 @@ def cmd_notify(args: argparse.Namespace) -> int:
                 f"#{r['id']} alert {r['alert_id']} {r['channel']} {r['status']} ({r['attempts']} tries) {r['last_error']}"
             )
         return 0
-    queued = notify.queue(engine=engine, settings=settings)
-    result = notify.deliver(engine=engine, settings=settings)
+    sent = _notify(engine)
     if args.json:
-        _print_json({"queued": queued, **result.to_dict()})
+        _print_json(sent)
     else:
-        print(f"queued {queued}; sent {result.sent}, retrying {result.retrying}, failed {result.failed}")
+        print(
+            f"queued {sent['queued']}; sent {sent['sent']}, retrying {sent['retrying']}, failed {sent['failed']}"
+        )
     return 0
 
 
@@ -347,12 +356,14 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             result = alerts.evaluate(
                 engine=engine, since=since, until=until, progress=progress, replay=args.replay
             )
+        sent = _notify(engine)
         if args.json:
-            _print_json(result.to_dict())
+            _print_json({**result.to_dict(), "notifications": sent})
         else:
             print(
                 f"{result.rules} rules: {result.raised} alerts raised, {result.updated} updated, "
-                f"{result.grouped} mentions grouped ({result.seconds:.1f} s)"
+                f"{result.grouped} mentions grouped ({result.seconds:.1f} s); notifications: "
+                f"queued {sent['queued']}, sent {sent['sent']}, retrying {sent['retrying']}, failed {sent['failed']}"
             )
         return 0
     if args.alerts_cmd == "list":

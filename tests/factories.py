@@ -153,6 +153,7 @@ def add_alerts(
     """Insert a brand, a rule and alerts (dicts of Alert columns over sensible defaults); returns their ids."""
     import sqlalchemy as sa
 
+    from scrm.alerts import validate_params
     from scrm.models import Alert, AlertRule, Brand
 
     with engine.begin() as conn:
@@ -164,7 +165,7 @@ def add_alerts(
                 name="rule",
                 brand_id=brand_id,
                 kind="volume_spike",
-                params={},
+                params=validate_params("volume_spike", {}),
                 cooldown_minutes=60,
                 enabled=True,
                 created_by="test",

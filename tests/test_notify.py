@@ -173,3 +173,18 @@ def test_settings_are_checked() -> None:
         load_settings(webhook_url="ftp://x")
     with pytest.raises(ScrmError, match="SCRM_NOTIFY_MAX_PRIORITY"):
         load_settings(notify_max_priority=7)
+
+
+def test_alerts_run_notifies_the_urgent_alerts(alerts, webhook, monkeypatch, capsys) -> None:
+    from scrm.cli import main
+    from scrm.config import get_settings
+
+    monkeypatch.setenv("SCRM_WEBHOOK_URL", f"http://127.0.0.1:{webhook.server_port}/hook")
+    get_settings.cache_clear()
+    url = alerts.url.render_as_string(hide_password=False)
+    assert main(["--database-url", url, "alerts", "run", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["notifications"] == {"queued": 1, "sent": 1, "retrying": 0, "failed": 0}
+    assert main(["--database-url", url, "notify", "run", "--json"]) == 0  # nothing twice
+    assert json.loads(capsys.readouterr().out) == {"queued": 0, "sent": 0, "retrying": 0, "failed": 0}
+    assert len(webhook.received) == 1
