@@ -143,7 +143,7 @@ PARAMS: dict[str, dict[str, _Param]] = {
         "min_engagement": _Param(int, 500, 0),
     },
     "volume_spike": {**_SPIKE, "min_count": _Param(int, 20, 1)},
-    "negative_share_spike": {**_SPIKE, "min_count": _Param(int, 10, 1)},
+    "negative_share_spike": {**_SPIKE, "min_count": _Param(int, 20, 1)},
     "keyword": {"keywords": _Param(list, None), "negative_only": _Param(bool, True)},
 }
 MAX_KEYWORDS = 200
@@ -432,12 +432,14 @@ def default_rule_specs(brand: str) -> list[dict[str, Any]]:
         {
             "name": f"{brand}: volume spike",
             "kind": "volume_spike",
-            "params": {"window_hours": 1, "baseline_hours": 168, "k": 3.0, "min_count": 20},
+            "params": {"window_hours": 1, "baseline_hours": 168, "k": 4.0, "min_count": 20},
+            "cooldown_minutes": 720,  # a spike's hours can be hours apart: half a day groups them
         },
         {
             "name": f"{brand}: negative share spike",
             "kind": "negative_share_spike",
-            "params": {"window_hours": 1, "baseline_hours": 168, "k": 3.0, "min_count": 10},
+            "params": {"window_hours": 1, "baseline_hours": 168, "k": 3.0, "min_count": 20},
+            "cooldown_minutes": 720,  # a spike's hours can be hours apart: half a day groups them
         },
         {
             "name": f"{brand}: watchlist keywords",
@@ -845,7 +847,8 @@ def spike_windows(counts: pd.DataFrame, params: Mapping[str, Any], *, share: boo
     if share:
         series = (negative / total * 100).where(total > 0)
         found = detect_spikes(series, _spike_rule(params, min_count=1))
-        found = found[[negative[t] >= params["min_count"] for t in found["ts"]]]
+        keep = [negative[t] >= params["min_count"] for t in found["ts"]]
+        found = found.loc[pd.Series(keep, index=found.index, dtype=bool)]
     else:
         found = detect_spikes(total, _spike_rule(params))
     return found.assign(

@@ -350,7 +350,7 @@ def test_negative_share_spike_needs_its_minimum_count(acme) -> None:
         name="share",
         kind="negative_share_spike",
         brand="Acme",
-        params={"baseline_hours": 48},
+        params={"baseline_hours": 48, "min_count": 10},
         user="t",
     )
     assert evaluate(engine=engine).raised == 1
@@ -359,6 +359,8 @@ def test_negative_share_spike_needs_its_minimum_count(acme) -> None:
     assert facts["hours"] == [int((start + spike * H).timestamp())]
     assert facts["max_share"] == pytest.approx(91.7, abs=0.1) and facts["baseline_share"] < 25
     assert len(grouped(engine, alert["id"])) == 11  # the window's negative posts
+    add_activity(engine, _hourly("Acme", start + 4 * 24 * H, 2, lambda h: 10, label))  # quiet hours
+    assert evaluate(engine=engine).raised == 0
 
 
 def test_escalation_velocity_from_two_observations(acme) -> None:
