@@ -273,11 +273,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export mentions to a formula-safe CSV."""
+    """Export mentions or identity links to a formula-safe CSV."""
     from scrm.export import export_mentions
     from scrm.timeutil import get_zone, parse_datetime
 
     engine = _engine(args)
+    if args.export_cmd == "identities":
+        from scrm.linking import export_identities
+
+        n = export_identities(args.out, engine=engine)
+        print(f"Wrote {n} identities (links and queued candidates) to {args.out}")
+        return 0
     since = until = None
     try:
         tz = get_zone(args.timezone)
@@ -291,6 +297,79 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ScrmError(f"Bad --since/--until: {exc}") from None
     n = export_mentions(args.out, engine=engine, brand=args.brand, since=since, until=until)
     print(f"Wrote {n} mentions to {args.out}")
+    return 0
+
+
+def cmd_import_customers(args: argparse.Namespace) -> int:
+    """Import customers (CRM records) from a CSV/JSON/NDJSON file, optionally .gz; upsert by crm_ref."""
+    from scrm.customers import import_customers, parse_map_args
+
+    mapping = parse_map_args(args.map or [])
+    engine = _engine(args)
+    path = Path(args.path)
+    size = path.stat().st_size if path.exists() else 0
+    with _bar(size, f"importing {path.name}", unit="B", unit_scale=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.update(min(done, total) - bar.n)
+
+        result = import_customers(path, engine=engine, mapping=mapping, progress=progress)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    print(
+        f"{result.file_name}: read {result.read}, stored {result.stored}, updated {result.updated}, "
+        f"unchanged {result.unchanged}, rejected {result.rejected}, handles linked {result.linked} "
+        f"({result.seconds:.1f} s)"
+    )
+    print("mapping: " + ", ".join(f"{k}={v}" for k, v in result.mapping.items()))
+    for rej in result.rejections[:20]:
+        print(f"  row {rej.row}: {rej.reason}")
+    if result.rejected > 20:
+        print(f"  ... {result.rejected - 20} more: see import {result.batch_id} on the Data page")
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    """Link social accounts to customers (exact handle, e-mail, fuzzy); queue the uncertain for review."""
+    from scrm.linking import link
+
+    engine = _engine(args)
+    with _bar(None, "fuzzy matching", unit="accounts") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = link(
+            engine=engine, threshold=args.threshold, review_floor=args.review_floor, progress=progress
+        )
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        methods = ", ".join(f"{k} {v}" for k, v in sorted(result.by_method.items())) or "none"
+        print(
+            f"{result.customers} customers, {result.authors} accounts: linked {result.linked} ({methods}), "
+            f"queued {result.queued} for review ({result.seconds:.1f} s)"
+        )
+    return 0
+
+
+def cmd_customers(args: argparse.Namespace) -> int:
+    """A customer's data-subject rights: erase (right to erasure) or export (right of access)."""
+    from scrm.customers import erase_customer, export_customer
+
+    engine = _engine(args)
+    if args.customers_cmd == "erase":
+        counts = erase_customer(engine=engine, crm_ref=args.crm_ref, user=args.user, delete_posts=args.posts)
+        print("Erased the customer: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return 0
+    data = export_customer(engine=engine, crm_ref=args.crm_ref)
+    with open(args.out, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2, ensure_ascii=False)
+    print(
+        f"Wrote the customer's data ({len(data['identities'])} identities, {len(data['posts'])} posts) to {args.out}"
+    )
     return 0
 
 
@@ -523,6 +602,35 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--since", help="from this date/time (inclusive)")
     e.add_argument("--until", help="to this date (inclusive) or date/time (exclusive)")
     e.add_argument("--timezone", default="UTC", help="timezone of --since/--until (default UTC)")
+
+    e = esub.add_parser("identities", help="identity links and queued candidates as CSV")
+    e.add_argument("--out", required=True, help="output CSV file")
+
+    p = add("import-customers", cmd_import_customers)
+    p.add_argument("path", help="CSV, JSON or NDJSON file, optionally .gz")
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar="field=column",
+        help="map a field to a column (repeatable); fields: crm_ref, name, email, country, region, city, "
+        "age, income, household_size, segment, lifetime_value, and handle.PLATFORM (e.g. handle.twitter)",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
+    p = add("link", cmd_link)
+    p.add_argument("--threshold", type=float, default=0.9, help="link at this confidence or above (0.9)")
+    p.add_argument("--review-floor", type=float, default=0.75, help="queue for review from here (0.75)")
+    p.add_argument("--json", action="store_true", help="print linked, queued, customers, authors as JSON")
+
+    p = add("customers", cmd_customers)
+    csub = p.add_subparsers(dest="customers_cmd", required=True, metavar="ACTION")
+    c = csub.add_parser("erase", help="erase a customer's personal data (one transaction, audited)")
+    c.add_argument("crm_ref")
+    c.add_argument("--posts", action="store_true", help="also delete the posts of their linked accounts")
+    c.add_argument("--user", required=True, help="who erases (audit log)")
+    c = csub.add_parser("export", help="everything held about a customer, as JSON (right of access)")
+    c.add_argument("crm_ref")
+    c.add_argument("--out", required=True, help="output JSON file")
 
     p = add("stats", cmd_stats)
     p.add_argument("--json", action="store_true")

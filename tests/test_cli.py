@@ -151,3 +151,66 @@ def test_killed_import_is_completed_by_a_rerun(tmp_path: Path) -> None:
         statuses = [r[0] for r in conn.execute(sa.text("SELECT status FROM importbatch ORDER BY id"))]
     assert statuses[-1] == "done"
     engine.dispose()
+
+
+def test_customers_import_link_export_erase(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    rows = [
+        {
+            "crm_ref": "C1",
+            "name": "Alice Martin",
+            "email": "alice@example.com",
+            "twitter": "@AliceM",
+            "age": "30",
+        },
+        {"crm_ref": "C2", "name": "Wei Chen", "email": "wei.chen@example.com", "twitter": "", "age": "200"},
+    ]
+    path = write(tmp_path / "c.csv", csv_bytes(rows))
+    out = json.loads(run("import-customers", str(path), "--json", db=db).stdout)
+    assert {k: out[k] for k in ("read", "stored", "updated", "rejected")} == {
+        "read": 2,
+        "stored": 1,
+        "updated": 0,
+        "rejected": 1,
+    }
+    assert out["rejections"][0]["row"] == 3
+    fixed = write(tmp_path / "d.csv", csv_bytes([rows[0], {**rows[1], "age": "41"}]))
+    again = json.loads(
+        run("import-customers", str(fixed), "--json", "--map", "crm_ref=crm_ref", db=db).stdout
+    )
+    assert (again["stored"], again["updated"], again["rejected"]) == (1, 0, 0)
+    bad = run("import-customers", str(write(tmp_path / "e.csv", b"")), db=db, check=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+    badmap = run("import-customers", str(path), "--map", "nope=x", db=db, check=False)
+    assert badmap.returncode == 2 and "Unknown field" in badmap.stderr
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO author (platform, handle, display_name, followers, verified, location, "
+                "profile_url, email) VALUES ('twitter', 'weichen', 'Wei Chen', 0, 0, '', '', '')"
+            )
+        )
+    engine.dispose()
+    linked = json.loads(run("link", "--json", db=db).stdout)
+    assert {k: linked[k] for k in ("linked", "queued", "customers", "authors")} == {
+        "linked": 0,
+        "queued": 1,
+        "customers": 2,
+        "authors": 1,
+    }
+    ids = tmp_path / "ids.csv"
+    run("export", "identities", "--out", str(ids), db=db)
+    with open(ids, encoding="utf-8", newline="") as f:
+        data = list(csv.reader(f))
+    assert data == [
+        ["platform", "handle", "customer_ref", "method", "confidence", "status"],
+        ["twitter", "alicem", "C1", "crm", "1.0000", "linked"],
+        ["twitter", "weichen", "C2", "fuzzy", data[2][4], "queued"],
+    ]
+    access = tmp_path / "c1.json"
+    run("customers", "export", "C1", "--out", str(access), db=db)
+    assert json.loads(access.read_text(encoding="utf-8"))["customer"]["email"] == "alice@example.com"
+    run("customers", "erase", "C1", "--posts", "--user", "dpo", db=db)
+    missing = run("customers", "export", "C1", "--out", str(access), db=db, check=False)
+    assert missing.returncode == 2 and "No customer" in missing.stderr
