@@ -114,6 +114,7 @@ _MM, _BA, _B = MentionMetrics.__table__, BrandAccount.__table__, Brand.__table__
 _AL, _AM, _AE, _AR = Alert.__table__, AlertMention.__table__, AlertEvent.__table__, AlertRule.__table__
 _SI, _C, _AH = SocialIdentity.__table__, Customer.__table__, ActivityHourly.__table__
 _WORD = re.compile(r"\w+")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CHUNK = 500
 
 
@@ -587,6 +588,10 @@ class _Scope:
     def by_id(self) -> bool:
         return self.hi_id is not None
 
+    def brand(self, brand_id: int) -> sa.ColumnElement[bool]:
+        """The brand condition on ``mention_brand``; by id, ``+ 0`` keeps SQLite on the id range."""
+        return (_MB.c.brand_id + 0 == brand_id) if self.by_id else (_MB.c.brand_id == brand_id)
+
     def links(self) -> list[sa.ColumnElement[bool]]:
         """Conditions on ``mention_brand`` for the mentions in scope."""
         if self.by_id:
@@ -603,10 +608,7 @@ class _Scope:
         if self.by_id:
             if self.obs_hi is None:
                 return [sa.false()]
-            conds = [table.c.observed_at <= self.obs_hi]
-            if self.obs_lo is not None:
-                conds.append(table.c.observed_at > self.obs_lo)
-            return conds
+            return [table.c.observed_at > (self.obs_lo or _EPOCH), table.c.observed_at <= self.obs_hi]
         conds = []
         if self.start is not None:
             conds.append(table.c.observed_at >= self.start)
@@ -645,17 +647,19 @@ def _own_posts_excluded() -> list[sa.ColumnElement[bool]]:
     return [sa.or_(_M.c.inbound.is_(None), _M.c.inbound.is_(True)), ~account]
 
 
-def _links_with_posts(brand_id: int | None) -> tuple[sa.FromClause, list[sa.ColumnElement[bool]]]:
+def _links_with_posts(
+    brand_id: int | None, scope: _Scope
+) -> tuple[sa.FromClause, list[sa.ColumnElement[bool]]]:
     joined = _MB.join(_M, _M.c.id == _MB.c.mention_id).outerjoin(_A, _A.c.id == _M.c.author_id)
     conds = _own_posts_excluded()
     if brand_id is not None:
-        conds.append(_MB.c.brand_id == brand_id)
+        conds.append(scope.brand(brand_id))
     return joined, conds
 
 
 def _influencer_signals(conn: Connection, rule: AlertRule, scope: _Scope) -> list[_Signal]:
     p = rule.params
-    joined, conds = _links_with_posts(rule.brand_id)
+    joined, conds = _links_with_posts(rule.brand_id, scope)
     above = []
     if p.get("min_reach") is not None:
         above.append(_MB.c.reach >= p["min_reach"])
@@ -688,7 +692,7 @@ def _influencer_signals(conn: Connection, rule: AlertRule, scope: _Scope) -> lis
 def _keyword_signals(conn: Connection, rule: AlertRule, scope: _Scope) -> list[_Signal]:
     keywords: list[str] = rule.params["keywords"]
     queries: list[tuple[str, Query]] = [(k, parse_query(_keyword_query([k]))) for k in keywords]
-    joined, conds = _links_with_posts(rule.brand_id)
+    joined, conds = _links_with_posts(rule.brand_id, scope)
     if rule.params.get("negative_only", True):
         conds.append(_MB.c.label == "negative")
     if conn.dialect.name == "sqlite":
@@ -753,7 +757,7 @@ def _escalation_signals(conn: Connection, rule: AlertRule, scope: _Scope) -> lis
     conds = [*scope.observations(obs), obs.c.engagement >= p["min_engagement"], _MB.c.label == "negative"]
     conds += _own_posts_excluded()
     if rule.brand_id is not None:
-        conds.append(_MB.c.brand_id == rule.brand_id)
+        conds.append(scope.brand(rule.brand_id))
     stmt = (
         sa.select(
             obs.c.mention_id,
@@ -801,7 +805,7 @@ def _spike_ranges(conn: Connection, rule: AlertRule, scope: _Scope) -> dict[int,
     if scope.by_id:
         stmt = sa.select(_MB.c.brand_id, sa.func.min(_MB.c.ts), sa.func.max(_MB.c.ts)).where(*scope.links())
         if rule.brand_id is not None:
-            stmt = stmt.where(_MB.c.brand_id == rule.brand_id)
+            stmt = stmt.where(scope.brand(rule.brand_id))
         rows = conn.execute(stmt.group_by(_MB.c.brand_id)).all()
         return {b: (lo // HOUR, hi // HOUR) for b, lo, hi in rows}
     ah = _AH
