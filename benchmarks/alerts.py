@@ -10,6 +10,8 @@ Three parts, each on its own temporary SQLite database (deleted afterwards):
   with ``python -m scrm init``; the default rules, then a full evaluation (``replay``, as
   ``load_demo`` runs it), ``--new`` new mentions stored, an incremental evaluation of them,
   and a run with nothing new (what cron pays when nothing arrived). Wall and CPU seconds.
+  With ``--scale-url`` the same on an empty database given by URL (e.g. a throwaway
+  PostgreSQL one), loaded with a ``--scale-mentions`` demo first.
 * **demo**: ``load_demo`` at ``--demo-mentions``; every alert classified by what its
   grouped posts are about (the student-fee crisis, the app launch, Crestline's outage, or
   none of these: a false alert), and the crisis alert's detection delay from its start
@@ -42,7 +44,7 @@ from scrm.brands import add_brand
 from scrm.db import init_db, make_engine
 from scrm.ingest import demo
 from scrm.ingest.pipeline import ingest_mentions
-from scrm.models import Alert, AlertMention, Brand, Mention, MentionCreate
+from scrm.models import Alert, AlertMention, AlertRule, Brand, Mention, MentionCreate
 from scrm.responses import add_brand_accounts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,36 +94,56 @@ def run_scale(source: Path, new: int) -> None:
         url = f"sqlite:///{copy}"
         subprocess.run([sys.executable, "-m", "scrm", "--database-url", url, "init"], check=True, cwd=ROOT)
         engine = make_engine(url)
-        with engine.connect() as conn:
-            mentions = conn.execute(sa.select(sa.func.count()).select_from(Mention.__table__)).scalar_one()
-            first, last = conn.execute(
-                sa.select(
-                    sa.func.min(Mention.__table__.c.created_at), sa.func.max(Mention.__table__.c.created_at)
-                )
-            ).one()
-        print(f"scale: {mentions:,} mentions ({source.name}, copied)")
+        print(f"scale: {source.name} (copied)")
         support_accounts(engine)
         default_rules(engine=engine, user="bench")
-        full = timed("full evaluation (5 default rules)", lambda: evaluate(engine=engine, replay=True))
-        print(f"    {full.to_dict()}")
-        start = first.replace(minute=0, second=0, microsecond=0)
-        report(classify(engine, start), start)
-        after = last.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        stored = timed(
-            f"store {new:,} new mentions (pipeline, alerts off)",
-            lambda: ingest_mentions(new_mentions(new, after), engine=engine, source="bench", alerts=False),
-        )
-        inc = timed(f"incremental evaluation of the {stored.stored:,} new", lambda: evaluate(engine=engine))
-        print(f"    {inc.to_dict()}")
-        idle = timed("evaluation with nothing new", lambda: evaluate(engine=engine))
-        print(f"    {idle.to_dict()}")
-        timed(
-            f"store {new:,} more with the ingest hook (pipeline + evaluation)",
-            lambda: ingest_mentions(
-                new_mentions(new, after + timedelta(hours=1), seed=12), engine=engine, source="b2"
-            ),
-        )
+        measure(engine, new)
         engine.dispose()
+
+
+def run_scale_url(url: str, mentions: int, new: int) -> None:
+    """The same figures on an empty database (e.g. PostgreSQL) loaded with the demo first."""
+    engine = make_engine(url)
+    init_db(engine)
+    demo.load_demo(engine=engine, mentions=mentions)  # ends with the default rules evaluated
+    with engine.begin() as conn:  # forget them: the timed run starts from scratch
+        conn.execute(sa.delete(Alert.__table__))
+        conn.execute(sa.update(AlertRule.__table__).values(checked_mention_id=0, checked_observed_at=None))
+    print(f"scale: {engine.dialect.name}, demo of {mentions:,} mentions")
+    measure(engine, new)
+    engine.dispose()
+
+
+def measure(engine: sa.Engine, new: int) -> None:
+    """Time a full evaluation, the storing and incremental evaluation of ``new`` mentions, an idle run."""
+    with engine.connect() as conn:
+        count, first, last = conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.min(Mention.__table__.c.created_at),
+                sa.func.max(Mention.__table__.c.created_at),
+            )
+        ).one()
+    print(f"  {count:,} mentions")
+    full = timed("full evaluation (5 default rules)", lambda: evaluate(engine=engine, replay=True))
+    print(f"    {full.to_dict()}")
+    start = first.replace(minute=0, second=0, microsecond=0)
+    report(classify(engine, start), start)
+    after = last.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    stored = timed(
+        f"store {new:,} new mentions (pipeline, alerts off)",
+        lambda: ingest_mentions(new_mentions(new, after), engine=engine, source="bench", alerts=False),
+    )
+    inc = timed(f"incremental evaluation of the {stored.stored:,} new", lambda: evaluate(engine=engine))
+    print(f"    {inc.to_dict()}")
+    idle = timed("evaluation with nothing new", lambda: evaluate(engine=engine))
+    print(f"    {idle.to_dict()}")
+    timed(
+        f"store {new:,} more with the ingest hook (pipeline + evaluation)",
+        lambda: ingest_mentions(
+            new_mentions(new, after + timedelta(hours=1), seed=12), engine=engine, source="b2"
+        ),
+    )
 
 
 def classify(engine: sa.Engine, start: datetime) -> list[dict[str, Any]]:
@@ -269,13 +291,20 @@ def main() -> None:
         "--source", type=Path, default=Path("/tmp/bench/demo1m_v3.db"), help="1M demo database"
     )
     parser.add_argument("--new", type=int, default=1_000, help="new mentions for the incremental run")
+    parser.add_argument(
+        "--scale-url",
+        help="instead of copying --source: an empty database (e.g. PostgreSQL) to load the demo into",
+    )
+    parser.add_argument("--scale-mentions", type=int, default=50_000, help="demo size for --scale-url")
     parser.add_argument("--demo-mentions", type=int, default=50_000)
     parser.add_argument("--end", help="the demo's end hour, ISO 8601 (default: the current hour)")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--skip-stream", action="store_true")
     args = parser.parse_args()
-    if not args.skip_scale:
+    if args.scale_url:
+        run_scale_url(args.scale_url, args.scale_mentions, args.new)
+    elif not args.skip_scale:
         run_scale(args.source, args.new)
     end = demo._default_end(datetime.fromisoformat(args.end) if args.end else None)
     if not args.skip_demo:

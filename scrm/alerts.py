@@ -808,15 +808,14 @@ def _spike_ranges(conn: Connection, rule: AlertRule, scope: _Scope) -> dict[int,
             stmt = stmt.where(scope.brand(rule.brand_id))
         rows = conn.execute(stmt.group_by(_MB.c.brand_id)).all()
         return {b: (lo // HOUR, hi // HOUR) for b, lo, hi in rows}
-    ah = _AH
-    stmt = sa.select(ah.c.brand_id, sa.func.min(ah.c.hour), sa.func.max(ah.c.hour))
+    stmt = sa.select(_AH.c.brand_id, sa.func.min(_AH.c.hour), sa.func.max(_AH.c.hour))
     if rule.brand_id is not None:
-        stmt = stmt.where(ah.c.brand_id == rule.brand_id)
+        stmt = stmt.where(_AH.c.brand_id == rule.brand_id)
     if scope.start is not None:
-        stmt = stmt.where(ah.c.hour >= epoch(scope.start) // HOUR)
+        stmt = stmt.where(_AH.c.hour >= epoch(scope.start) // HOUR)
     if scope.end is not None:
-        stmt = stmt.where(ah.c.hour < -(-epoch(scope.end) // HOUR))
-    return {b: (lo, hi) for b, lo, hi in conn.execute(stmt.group_by(ah.c.brand_id)) if lo is not None}
+        stmt = stmt.where(_AH.c.hour < -(-epoch(scope.end) // HOUR))
+    return {b: (lo, hi) for b, lo, hi in conn.execute(stmt.group_by(_AH.c.brand_id)) if lo is not None}
 
 
 def hourly_counts(frame: pd.DataFrame, *, first: int, last: int) -> pd.DataFrame:
@@ -864,10 +863,11 @@ def _spike_signals(conn: Connection, engine: Engine, rule: AlertRule, scope: _Sc
     p = rule.params
     share = rule.kind == "negative_share_spike"
     window = int(p["window_hours"])
-    ah = _AH
     out = []
     for brand_id, (first, last) in _spike_ranges(conn, rule, scope).items():
-        data_start = conn.execute(sa.select(sa.func.min(ah.c.hour)).where(ah.c.brand_id == brand_id)).scalar()
+        data_start = conn.execute(
+            sa.select(sa.func.min(_AH.c.hour)).where(_AH.c.brand_id == brand_id)
+        ).scalar()
         if data_start is None:
             continue
         lookback = max(data_start, first - int(p["baseline_hours"]) - window - 24)
@@ -945,16 +945,16 @@ def _crossing(
     start = _ts(hour * HOUR)
     before = counts.loc[: start - timedelta(hours=1)].tail(window - 1)
     total, negative = int(before["total"].sum()), int(before["negative"].sum())
-    mean = float(row.baseline_mean)
+    mean, ratio = float(row.baseline_mean), _spike_rule(p).min_ratio
     stmt = (
         sa.select(_MB.c.ts, _MB.c.label)
         .where(_MB.c.brand_id == brand_id, _MB.c.ts >= hour * HOUR, _MB.c.ts < (hour + 1) * HOUR)
         .order_by(_MB.c.ts)
     )
     if not share:
-        need = max(int(p["min_count"]), math.floor(float(row.threshold)) + 1, math.ceil(1.5 * mean - 1e-9))
-        need -= total
-        if need <= 1:
+        need = max(int(p["min_count"]), math.floor(float(row.threshold)) + 1, math.ceil(ratio * mean - 1e-9))
+        need -= total  # posts needed in the last hour
+        if need <= 0:
             return start
         ts = conn.execute(stmt.offset(need - 1).limit(1)).scalar()
         return _ts(ts) if ts is not None else start + timedelta(hours=1)
@@ -962,7 +962,7 @@ def _crossing(
         total += 1
         negative += label == "negative"
         pct = negative / total * 100
-        if negative >= p["min_count"] and pct > row.threshold and pct >= 1.5 * mean:
+        if negative >= p["min_count"] and pct > row.threshold and pct >= ratio * mean:
             return _ts(ts)
     return start + timedelta(hours=1)
 
