@@ -390,6 +390,72 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_influencers(args: argparse.Namespace) -> int:
+    """Rank authors by influence score (0-100) with the parts of the score."""
+    import math
+
+    from scrm.brands import get_brand
+    from scrm.filters import Filters, period_bounds
+    from scrm.influencers import PARTS, rank_authors
+    from scrm.timeutil import utcnow
+
+    if not 1 <= args.days <= 3650:
+        raise ScrmError(f"--days must be between 1 and 3650 (got {args.days})")
+    engine = _engine(args)
+    brand = get_brand(engine=engine, name=args.brand) if args.brand else None
+    brand_ids = (brand.id or 0,) if brand else ()
+    _, end = period_bounds("7d", now=utcnow())  # ends at the next whole hour, like the dashboard
+    filters = Filters(start=end - timedelta(days=args.days), end=end, brand_ids=brand_ids)
+    frame = rank_authors(engine=engine, filters=filters, top=args.top)
+
+    def number(value: Any) -> float | None:
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+    rows = [
+        {
+            "rank": int(r["rank"]),
+            "handle": r["handle"],
+            "platform": r["platform"],
+            "display_name": r["display_name"],
+            "score": float(r["score"]),
+            "parts": {p: float(r[f"{p}_part"]) for p in PARTS},
+            "followers": int(r["followers"]),
+            "posts": int(r["posts"]),
+            "engagement_per_post": round(float(r["engagement_per_post"]), 2),
+            "positive": int(r["positive"]),
+            "neutral": int(r["neutral"]),
+            "negative": int(r["negative"]),
+            "net_sentiment": number(r["net_sentiment"]),
+        }
+        for r in frame.to_dict("records")
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    scope = brand.name if brand else "all brands"
+    if not rows:
+        print(
+            f"No author posted about {scope} in the last {args.days} days: try --days 90 or another --brand"
+        )
+        return 0
+    print(f"Influencers of {scope}, {filters.start:%Y-%m-%d %H:%M} to {filters.end:%Y-%m-%d %H:%M} UTC")
+    head = f"{'#':>3}  {'author':<28} {'platform':<10} {'score':>5}  " + " ".join(
+        f"{p[:6]:>6}" for p in PARTS
+    )
+    print(head + f"  {'followers':>10} {'posts':>6} {'net':>5}")
+    for r in rows:
+        net = "—" if r["net_sentiment"] is None else f"{r['net_sentiment']:+.0f}"
+        parts = " ".join(f"{r['parts'][p]:>6.0f}" for p in PARTS)
+        print(
+            f"{r['rank']:>3}  {'@' + r['handle']:<28.28} {r['platform']:<10.10} {r['score']:>5.1f}  {parts}"
+            f"  {r['followers']:>10,} {r['posts']:>6,} {net:>5}"
+        )
+    print(
+        "score = 0.30 reach + 0.25 engagement + 0.20 centrality + 0.15 activity + 0.10 opinion (docs/INFLUENCERS.md)"
+    )
+    return 0
+
+
 def _period(args: argparse.Namespace) -> tuple[Any, Any]:
     """``--since``/``--until`` as aware datetimes (UTC when naive; a date ``--until`` includes that day)."""
     from scrm.timeutil import parse_datetime
@@ -634,6 +700,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("stats", cmd_stats)
     p.add_argument("--json", action="store_true")
+
+    p = add("influencers", cmd_influencers)
+    p.add_argument("--brand", help="only this brand's mentions (default: every brand)")
+    p.add_argument("--top", type=int, default=20, help="number of authors, 1-1000 (default 20)")
+    p.add_argument("--days", type=int, default=30, help="period: the last D days (default 30)")
+    p.add_argument("--json", action="store_true", help="a JSON list of authors with score and parts")
 
     p = add("notify", cmd_notify)
     p.add_argument(

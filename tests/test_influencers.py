@@ -472,3 +472,44 @@ def test_demo_crisis_spreaders_top_the_detractors(demo_engine) -> None:
     # the emerging voices of the crisis are the same accounts
     emerging = inf.emerging_voices(engine=demo_engine, filters=crisis, top=3)
     assert set(emerging["handle"]) <= CRISIS_LEADS
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def test_cli_influencers_json_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from scrm.cli import main
+    from scrm.timeutil import utcnow
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    now = utcnow()
+    hours = (now - D0).total_seconds() / 3600
+    store(
+        engine,
+        [
+            Post("h1", "hub", "negative", hours=hours - 5, followers=10_000, engagement=50),
+            Post("r1", "ann", "positive", hours=hours - 4, parent="h1"),
+            Post("z1", "zed", "negative", hours=hours - 3, brands=("Rival",)),
+            Post("o1", "old", "negative", hours=hours - 24 * 40),  # outside the default 30 days
+        ],
+    )
+    engine.dispose()
+    assert main(["--database-url", url, "influencers", "--brand", "own", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["handle"] for r in rows] == ["hub", "ann"]
+    assert set(rows[0]["parts"]) == set(inf.PARTS)
+    assert rows[0]["rank"] == 1 and rows[0]["platform"] == "twitter" and rows[0]["net_sentiment"] == -100.0
+    assert rows[0]["score"] == pytest.approx(
+        sum(rows[0]["parts"][p] * w for p, w in inf.WEIGHTS.items()) / 100, abs=0.1
+    )
+    assert main(["--database-url", url, "influencers", "--top", "1", "--days", "90"]) == 0
+    out = capsys.readouterr().out
+    assert "Influencers of all brands" in out and "@hub" in out and "@old" not in out
+    assert main(["--database-url", url, "influencers", "--brand", "nope"]) == 2
+    assert "No brand named" in capsys.readouterr().err
+    assert main(["--database-url", url, "influencers", "--top", "0"]) == 2
+    assert main(["--database-url", url, "influencers", "--days", "0"]) == 2
