@@ -67,6 +67,8 @@ _HOSTS = {
 _URL = re.compile(r"^(?:https?://)?(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?/", re.IGNORECASE)
 _PATH_PREFIXES = {"u", "user", "in", "c", "channel"}  # reddit.com/u/x, linkedin.com/in/x, youtube.com/c/x
 _DIGITS = re.compile(r"\d+")
+_SEPARATORS = re.compile(r"[^\w]+|_")
+_APOSTROPHES = re.compile(r"['’`]")
 _SI = SocialIdentity.__table__
 _IC = IdentityCandidate.__table__
 _C = Customer.__table__
@@ -120,9 +122,12 @@ def handle_platform(value: str) -> str | None:
 
 def _tokens(name: str) -> list[str]:
     """A name's words in order: accents and apostrophes dropped, lower case (O'Brien → obrien)."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return re.sub(r"[^\w]+|_", " ", re.sub(r"['’`]", "", plain)).split()
+    if name.isascii():
+        plain = name.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", name)
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return _SEPARATORS.sub(" ", _APOSTROPHES.sub("", plain)).split()
 
 
 def person_key(name: str) -> str:
@@ -158,6 +163,13 @@ class LinkResult:
         }
 
 
+Reference = tuple[str, list[str]]  # a letters-and-digits form and its numbers
+
+
+def _reference(value: str) -> Reference:
+    return value, _DIGITS.findall(value)
+
+
 @dataclass
 class _Customer:
     id: int
@@ -166,6 +178,14 @@ class _Customer:
     ident: str  # a distinctive identifier: the e-mail local part when it is more than the name
     email: str  # lower case
     handles: dict[str, str]  # platform → normalised handle the CRM gave
+    strong: Reference = ("", [])  # ``ident`` for matching
+    weak: list[tuple[str, Reference]] = field(default_factory=list)  # (platform or "", form)
+
+    def __post_init__(self) -> None:
+        self.strong = _reference(self.ident)
+        self.weak = [("", _reference(f)) for f in self.name_forms] + [
+            (p, _reference(_alnum(h))) for p, h in self.handles.items()
+        ]
 
 
 @dataclass
@@ -177,6 +197,10 @@ class _Author:
     name: str  # person_key of the display name
     alnum: str  # the handle's letters and digits
     email: str
+    numbers: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.numbers = _DIGITS.findall(self.alnum)
 
 
 @dataclass
@@ -384,37 +408,42 @@ def _author_keys(a: _Author) -> set[str]:
     return keys
 
 
-def _handle_similarity(handle: str, reference: str) -> float:
-    """Similarity of a letters-and-digits handle to a reference; missing its numbers contradicts.
+def _handle_similarity(handle: str, numbers: list[str], reference: Reference) -> float:
+    """Similarity of a letters-and-digits handle (with its ``numbers``) to a reference form.
 
     ``alexsmith`` is 0.9 like ``alexsmith37`` but, the number being what distinguishes one
     Alex Smith from another, scores at most 0.5 against it.
     """
-    if not handle or not reference:
+    form, form_numbers = reference
+    if not handle or not form:
         return 0.0
-    score = Indel.normalized_similarity(handle, reference)
-    numbers = _DIGITS.findall(reference)
-    return min(score, 0.5) if numbers and numbers != _DIGITS.findall(handle) else score
+    score = Indel.normalized_similarity(handle, form)
+    return min(score, 0.5) if form_numbers and form_numbers != numbers else score
 
 
-def confidence(a_name: str, a_handle: str, platform: str, c: _Customer) -> float:
+MIN_NAME = 0.6  # names less alike are different people (every score would stay below 0.68)
+
+
+def confidence(
+    a_name: str, a_handle: str, platform: str, c: _Customer, *, numbers: list[str] | None = None
+) -> float:
     """How sure a match of an account (display name, handle) with a customer is, 0–1.
 
     Strong: the name agrees and the handle agrees with a distinctive identifier (mean of
     the two). Otherwise at most :data:`WEAK_CAP`, from the name and the best of the handle's
-    likeness to the name or to the customer's handle on another platform.
+    likeness to the name or to the customer's handle on another platform. A name less
+    similar than :data:`MIN_NAME` scores 0.
     """
-    name = Indel.normalized_similarity(a_name, c.name) if a_name and c.name else 0.0
-    strong = _handle_similarity(a_handle, c.ident)
+    name = Indel.normalized_similarity(a_name, c.name, score_cutoff=MIN_NAME) if a_name and c.name else 0.0
+    if not name:
+        return 0.0
+    numbers = _DIGITS.findall(a_handle) if numbers is None else numbers
+    strong = _handle_similarity(a_handle, numbers, c.strong)
     weak = max(
-        (
-            _handle_similarity(a_handle, f)
-            for f in (*c.name_forms, *(_alnum(h) for p, h in c.handles.items() if p != platform))
-        ),
-        default=0.0,
+        (_handle_similarity(a_handle, numbers, ref) for p, ref in c.weak if p != platform), default=0.0
     )
     best = WEAK_CAP * (name + max(weak, strong)) / 2
-    if strong >= 0.85 and name >= 0.6:
+    if strong >= 0.85:
         best = max(best, (name + strong) / 2)
     return best
 
@@ -455,7 +484,7 @@ def _fuzzy(
             c = customers[i]
             if (a.platform, c.id) in on_platform or (a.platform, a.handle, c.id) in rejected:
                 continue
-            conf = confidence(a.name, a.alnum, a.platform, c)
+            conf = confidence(a.name, a.alnum, a.platform, c, numbers=a.numbers)
             if conf >= floor:
                 found.append((conf, i))
                 per_customer[(a.platform, i)].append(conf)
