@@ -42,6 +42,11 @@ PAGES = {
             "pages/influencers.py", title="Influencers", icon=":material/groups:", url_path="influencers"
         ),
     ],
+    "Customers": [
+        st.Page("pages/customer.py", title="Customer", icon=":material/person_search:", url_path="customer"),
+        st.Page("pages/segments.py", title="Segments", icon=":material/public:", url_path="segments"),
+        st.Page("pages/leads.py", title="Leads", icon=":material/sell:", url_path="leads"),
+    ],
     "Admin": [
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
         st.Page(
