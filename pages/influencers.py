@@ -14,6 +14,8 @@ from scrm.influencers import FORMULA, PART_HELP, PARTS, WEIGHTS
 
 POOL = 500  # authors scored for the tables; advocates and detractors come from them
 TOPS = (25, 50, 100, 200)
+SCORE_COLOUR = "#1f4e8c"
+PART_COLOUR = "#5b9bd5"
 
 
 @st.cache_data(ttl=ui.TTL, max_entries=32, show_spinner="Scoring authors…")
@@ -49,17 +51,19 @@ def part_columns() -> dict[str, object]:
             max_value=100,
             format="%.0f",
             help=FORMULA,
-            width="small",
+            width=105,
+            color=SCORE_COLOUR,
         )
     }
     for part in PARTS:
         config[f"{part}_part"] = st.column_config.ProgressColumn(
-            f"{influencers.PART_NAMES[part].capitalize()} ({WEIGHTS[part]}%)",
+            part.capitalize(),
             min_value=0,
             max_value=100,
             format="%.0f",
-            help=PART_HELP[part],
-            width="small",
+            help=f"{WEIGHTS[part]}% of the score. {PART_HELP[part]}",
+            width=100,
+            color=PART_COLOUR,
         )
     return config
 
@@ -98,6 +102,7 @@ def sided_table(frame: pd.DataFrame, key: str) -> None:
     st.dataframe(
         at_handle(frame)[cols],
         hide_index=True,
+        placeholder="—",
         column_config={
             **COMMON,
             "score": part_columns()["score"],
@@ -124,7 +129,7 @@ if pool.empty:
 
 advocates, detractors = influencers.advocates_and_detractors(pool)
 lead = pool.iloc[0]
-cols = st.columns(4)
+cols = st.columns([1, 1, 1, 1.6])
 cols[0].metric("Authors ranked", f"{len(pool):,}{'+' if len(pool) == POOL else ''}", border=True)
 cols[1].metric(
     "Advocates",
@@ -187,6 +192,7 @@ with tab_rank:
             ]
         ],
         hide_index=True,
+        placeholder="—",
         column_config={**COMMON, **part_columns()},
         height=min(38 + 35 * len(shown), 640),
         key="infl_ranking",
@@ -246,6 +252,7 @@ with tab_emerging:
                 ]
             ],
             hide_index=True,
+            placeholder="—",
             column_config={
                 **COMMON,
                 "new": st.column_config.CheckboxColumn("New", help="No post in the previous period"),
@@ -299,7 +306,7 @@ with tab_author:
     cols[2].metric(
         "Posts",
         f"{int(row['posts']):,}",
-        f"{int(row['active_days'])} active days",
+        f"{int(row['active_days'])} active day{'s' if row['active_days'] != 1 else ''}",
         delta_color="off",
         delta_arrow="off",
     )
@@ -324,7 +331,7 @@ with tab_author:
         grain = "h" if f.length.days <= 3 else "D"
         right.plotly_chart(
             charts.sentiment_bars(
-                influencers.timeline_series(posts, freq=grain, tz=ctx.tz),
+                influencers.timeline_series(posts, freq=grain, tz=ctx.tz, filters=f),
                 title="Their posts per " + ("hour" if grain == "h" else "day"),
             ),
             key="infl_author_timeline",

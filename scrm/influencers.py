@@ -554,31 +554,38 @@ def author_timeline(*, engine: Engine, filters: Filters, author_id: int, limit: 
     return frame[list(TIMELINE_COLUMNS)].reset_index(drop=True)
 
 
-def timeline_series(posts: pd.DataFrame, *, freq: str = "D", tz: str = "UTC") -> pd.DataFrame:
+def timeline_series(
+    posts: pd.DataFrame, *, freq: str = "D", tz: str = "UTC", filters: Filters | None = None
+) -> pd.DataFrame:
     """Posts per ``freq`` bucket ("h", "D" or "W": weeks from Monday) in ``tz`` by sentiment (pure).
 
-    ``posts`` is :func:`author_timeline`'s output. Columns: ``ts`` (bucket start, aware, in
-    ``tz``), ``positive``, ``neutral``, ``negative``, ``posts``, ``net_sentiment``.
+    ``posts`` is :func:`author_timeline`'s output. With ``filters``, every bucket of its period
+    is there (0 without posts), so a chart spans the period. Columns: ``ts`` (bucket start,
+    aware, in ``tz``), ``positive``, ``neutral``, ``negative``, ``posts``, ``net_sentiment``.
     """
     cols = ["ts", *LABELS, "posts", "net_sentiment"]
     if freq not in ("h", "D", "W"):
         raise ScrmError(f"Unknown bucket {freq!r}: use h, D or W")
     if posts.empty:
         return _empty(cols)
-    local = posts["created_at"].dt.tz_convert(tz).dt.tz_localize(None)
-    bucket = (
-        local.dt.floor(freq)
-        if freq != "W"
-        else local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")
-    )
-    frame = pd.DataFrame({"ts": bucket, "sentiment": posts["sentiment"]})
-    out = (
-        frame.groupby(["ts", "sentiment"])
-        .size()
-        .unstack(fill_value=0)
-        .reindex(columns=list(LABELS), fill_value=0)
-        .reset_index()
-    )
+
+    def buckets(times: pd.Series) -> pd.Series:
+        local = times.dt.tz_convert(tz).dt.tz_localize(None)
+        if freq == "W":
+            return local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")
+        return local.dt.floor(freq)
+
+    frame = pd.DataFrame({"ts": buckets(posts["created_at"]), "sentiment": posts["sentiment"]})
+    counts = frame.groupby(["ts", "sentiment"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=list(LABELS), fill_value=0)
+    if filters is not None:
+        first, last = buckets(
+            pd.Series(pd.to_datetime([filters.start, filters.end - pd.Timedelta(seconds=1)]))
+        )
+        step = {"h": "h", "D": "D", "W": "7D"}[freq]
+        counts = counts.reindex(counts.index.union(pd.date_range(first, last, freq=step)), fill_value=0)
+    counts.index.name = "ts"
+    out = counts.reset_index()
     out.columns.name = None
     out["ts"] = out["ts"].dt.tz_localize(
         tz, ambiguous=np.ones(len(out), dtype=bool), nonexistent="shift_forward"
@@ -642,15 +649,45 @@ def network(
     edges = pd.DataFrame(
         [(s, t, int(d["weight"])) for s, t, d in sub.edges(data=True)], columns=["source", "target", "weight"]
     )
-    layout = nx.spring_layout(
-        sub.to_undirected(), seed=7, weight="weight", k=1.8 / math.sqrt(max(len(ids), 1)), iterations=100
-    )
-    nodes["x"] = [float(layout[a][0]) for a in ids]
-    nodes["y"] = [float(layout[a][1]) for a in ids]
+    layout = _layout(sub, ids)
+    nodes["x"] = [layout[a][0] for a in ids]
+    nodes["y"] = [layout[a][1] for a in ids]
     nodes["degree"] = [int(sub.degree(a)) for a in ids]
     for col in ("posts", "followers"):
         nodes[col] = nodes[col].astype("int64")
     return nodes[node_cols], edges.sort_values(["source", "target"]).reset_index(drop=True)
+
+
+GRID_COLUMNS = 8
+
+
+def _layout(graph: nx.DiGraph, ids: list[int]) -> dict[int, tuple[float, float]]:
+    """Linked nodes by a seeded spring layout in the upper band (y 0.55–1); nodes without a
+    link in a grid below it, in the order of ``ids`` (rank), :data:`GRID_COLUMNS` a row."""
+    linked = [a for a in ids if graph.degree(a) > 0]
+    alone = [a for a in ids if graph.degree(a) == 0]
+    out: dict[int, tuple[float, float]] = {}
+    if linked:
+        sub = graph.subgraph(linked).to_undirected()
+        raw = nx.spring_layout(sub, seed=7, weight="weight", k=1.5 / math.sqrt(len(linked)), iterations=100)
+        xs = np.array([raw[a][0] for a in linked])
+        ys = np.array([raw[a][1] for a in linked])
+
+        def scale(v: np.ndarray, low: float, high: float) -> np.ndarray:
+            span = float(v.max() - v.min())
+            return (
+                np.full(len(v), (low + high) / 2) if span == 0 else low + (v - v.min()) / span * (high - low)
+            )
+
+        top_band = 0.55 if alone else 0.0
+        for a, x, y in zip(linked, scale(xs, 0.04, 0.96), scale(ys, top_band, 1.0), strict=True):
+            out[a] = (float(x), float(y))
+    rows = -(-len(alone) // GRID_COLUMNS)
+    for i, a in enumerate(alone):
+        row, col = divmod(i, GRID_COLUMNS)
+        y = 0.3 - 0.3 * row / max(rows - 1, 1) if linked else 1.0 - row / max(rows, 1)
+        out[a] = ((col + 0.5) / GRID_COLUMNS, float(y))
+    return out
 
 
 def _sentiment_colour(net: float) -> str:
@@ -751,12 +788,29 @@ def network_chart(
                 showlegend=False,
             )
         )
+    alone = nodes[(nodes["degree"] == 0) & nodes["in_top"]]
+    if not alone.empty and len(alone) < len(nodes):
+        fig.add_annotation(
+            x=0.5,
+            y=float(alone["y"].max()) + 0.12,
+            text="Top authors that no one in this view replies to or mentions, and who mention no one",
+            showarrow=False,
+            font={"size": 12, "color": "#6b7280"},
+        )
+        fig.add_shape(
+            type="line",
+            x0=0,
+            x1=1,
+            y0=float(alone["y"].max()) + 0.17,
+            y1=float(alone["y"].max()) + 0.17,
+            line={"color": "#e5e7eb", "width": 1},
+        )
     fig.update_layout(
         title={"text": escape(title)},
-        height=560,
+        height=600,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        xaxis={"visible": False},
-        yaxis={"visible": False},
+        xaxis={"visible": False, "range": [-0.04, 1.04]},
+        yaxis={"visible": False, "range": [-0.08, 1.1]},
         plot_bgcolor="rgba(0,0,0,0)",
         hovermode="closest",
         hoverlabel={"align": "left"},

@@ -513,3 +513,14 @@ def test_cli_influencers_json_and_table(tmp_path: Path, capsys: pytest.CaptureFi
     assert "No brand named" in capsys.readouterr().err
     assert main(["--database-url", url, "influencers", "--top", "0"]) == 2
     assert main(["--database-url", url, "influencers", "--days", "0"]) == 2
+
+
+def test_timeline_series_fills_the_period() -> None:
+    posts = pd.DataFrame(
+        {"created_at": pd.to_datetime(["2026-11-03T08:00:00Z"], utc=True), "sentiment": ["negative"]}
+    )
+    days = inf.timeline_series(posts, freq="D", filters=period(days=4))
+    assert len(days) == 4 and list(days["posts"]) == [0, 1, 0, 0]
+    assert days["ts"].iloc[0] == pd.Timestamp("2026-11-02", tz="UTC")
+    hours = inf.timeline_series(posts, freq="h", filters=period(days=2))
+    assert len(hours) == 48 and hours["posts"].sum() == 1
