@@ -58,7 +58,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     r = summary.mentions
     print(
         f"Demo loaded in {summary.seconds:.1f} s: {summary.brands} brands, {r.stored} mentions stored "
-        f"({r.duplicates} already there), {summary.customers} customers"
+        f"({r.duplicates} already there), {summary.customers} customers, {summary.identities} identities linked"
     )
     return 0
 

@@ -104,6 +104,7 @@ def test_load_demo_twice_stores_nothing_the_second_time(engine) -> None:
     second = load_demo(engine=engine, mentions=3000, customers=300, end=END)
     assert first.mentions.stored > 3000 and first.customers == 300
     assert second.mentions.stored == 0 and second.customers == 0
+    assert first.identities > 0 and second.identities == 0
     with engine.connect() as conn:
         assert (
             conn.execute(sa.select(sa.func.count()).select_from(Mention.__table__)).scalar_one()

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from scrm.alerts import SYSTEM_USER, default_rules, evaluate
 from scrm.brands import add_brand, list_brands
 from scrm.ingest.pipeline import ImportResult, ingest_mentions
+from scrm.linking import link
 from scrm.models import BrandCreate, Customer, MentionCreate
 from scrm.responses import add_brand_accounts
 from scrm.timeutil import utcnow
@@ -616,6 +617,7 @@ class DemoSummary:
     brands: int
     mentions: ImportResult
     customers: int
+    identities: int  # links made by automatic linking
     seconds: float
 
 
@@ -657,7 +659,7 @@ def load_demo(
     end: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoSummary:
-    """Create the demo brands, store the mentions through the pipeline and add the customers.
+    """Create the demo brands, store the mentions through the pipeline, add the customers and link them.
 
     Ends with the default alert rules in place and evaluated over the whole period, each
     alert raised at the time its evidence appeared (``replay``).
@@ -682,8 +684,13 @@ def load_demo(
         alerts=False,  # evaluated once below, over everything
     )
     stored_customers = store_customers(generate_customers(n=customers, seed=seed, end=end), engine=engine)
+    identities = link(engine=engine).linked  # before the alerts: their priority uses customer value
     default_rules(engine=engine, user=SYSTEM_USER)
     evaluate(engine=engine, replay=True)
     return DemoSummary(
-        brands=len(BRANDS), mentions=result, customers=stored_customers, seconds=time.perf_counter() - started
+        brands=len(BRANDS),
+        mentions=result,
+        customers=stored_customers,
+        identities=identities,
+        seconds=time.perf_counter() - started,
     )
