@@ -282,23 +282,31 @@ def dataframe(page: Page, column: str):
     return page.locator('[data-testid="stDataFrame"]').filter(has=header).first
 
 
-def grid_texts(page: Page, frame, minimum: int = 1, timeout: float = 15.0) -> list[str]:
+def grid_texts(
+    page: Page, frame, minimum: int = 1, timeout: float = 15.0, contains: tuple[str, ...] = ()
+) -> list[str]:
     """The cell texts of the ``st.dataframe`` ``frame`` (a locator), read from the DOM.
 
     st.dataframe (glide-data-grid) paints its cells on a canvas, but keeps an accessible
     ``<table role="grid">`` beside it with one ``role="gridcell"`` per cell *in view* (rows
     and columns scrolled out of the grid are not there), holding the cell's raw value as
-    text. It is filled a moment after the canvas is drawn, so this waits for ``minimum``
-    cells. Only cells that fit the grid's box are listed: give long tables room or read
-    the data another way (a download, a detail view).
+    text. It is filled (and refilled after a rerun) a moment after the canvas is drawn, so
+    this waits for ``minimum`` cells and, for up to ``timeout`` s, for every string of
+    ``contains`` to be a cell (then returns what is there, for the caller's assertion).
+    Only cells that fit the grid's box are listed: give long tables room or read the data
+    another way (a download, a detail view).
     """
     cells = frame.locator('[role="gridcell"]')
     deadline = time.monotonic() + timeout
-    while cells.count() < minimum:
+    while True:
+        texts = [t.strip() for t in cells.all_inner_texts()]
+        if len(texts) >= minimum and all(c in texts for c in contains):
+            return texts
         if time.monotonic() > deadline:
-            pytest.fail(f"a table at {page.url} shows {cells.count()} cells, expected {minimum}+")
+            if len(texts) < minimum:
+                pytest.fail(f"a table at {page.url} shows {len(texts)} cells, expected {minimum}+")
+            return texts
         page.wait_for_timeout(200)
-    return [t.strip() for t in cells.all_inner_texts()]
 
 
 def click_grid_row(page: Page, frame, row: int) -> None:

@@ -14,6 +14,7 @@ from .helpers import (
     assert_no_error,
     choose,
     drawn_charts,
+    grid_texts,
     metric_value,
     multiselect_values,
     open_page,
@@ -62,6 +63,8 @@ def test_page_loads_with_charts(page, app_url, path, name, title, charts):
         for label in KPIS:
             assert metric_value(page, label) not in ("", "—"), label
         assert int(metric_value(page, "Mentions").replace(",", "")) > 0
+    for table in page.locator('[data-testid="stDataFrame"]:visible').all():
+        grid_texts(page, table)  # its cells are painted (for the screenshot)
     assert_no_error(page)  # nothing went wrong while the charts were drawn
     assert page.dialogs == []
     shot = screenshot(page, name)
@@ -102,18 +105,24 @@ def test_page_switch_keeps_the_filters(page, app_url):
 
 
 def test_presentation_mode(page, app_url):
+    from playwright.sync_api import expect
+
+    # The presentation CSS (st.html) takes effect a moment after the run has finished (up to
+    # a few seconds on a busy machine; the sidebar shows meanwhile): wait for the outcome.
     open_page(page, app_url, "?present=1")
     assert_no_error(page)
-    assert not sidebar(page).is_visible(), "the sidebar shows in presentation mode"
+    expect(sidebar(page), "the sidebar shows in presentation mode").to_be_hidden(timeout=10_000)
     for title in ("Trends", "Mentions"):
         with rerun(page):
             page.get_by_role("button", name="Next ▶").click()
-        assert page.locator("h1").first.inner_text().strip() == title
-        assert not sidebar(page).is_visible(), f"the sidebar shows on {title} in presentation mode"
+        expect(page.locator("h1").first).to_have_text(title)
+        expect(sidebar(page), f"the sidebar shows on {title} in presentation mode").to_be_hidden()
+        assert "present=1" in page.url, page.url
         assert_no_error(page)
-    assert page.get_by_role("button", name="Next ▶").is_disabled()  # the last story page
+    expect(page.get_by_role("button", name="Next ▶")).to_be_disabled()  # the last story page
     with rerun(page):
         page.get_by_role("button", name="Exit presentation").click()
-    assert sidebar(page).is_visible()
-    assert page.get_by_role("button", name="Exit presentation").count() == 0
+    expect(sidebar(page)).to_be_visible(timeout=10_000)
+    expect(page.get_by_role("button", name="Exit presentation")).to_have_count(0)
     assert "present" not in query(page), page.url
+    expect(page.locator("h1").first).to_have_text("Mentions")

@@ -14,6 +14,11 @@ hostile posts come first), not for rows scrolled out of it. The detail view's ``
 
 from __future__ import annotations
 
+import csv
+import re
+
+import pytest
+
 from .helpers import (
     HOSTILE_AUTHOR,
     HOSTILE_TEXTS,
@@ -23,6 +28,7 @@ from .helpers import (
     dataframe,
     grid_texts,
     open_page,
+    type_text,
 )
 
 # The hostile posts have the biggest audiences of the database (5.0M, 4.9M, 4.8M, 4.7M
@@ -44,7 +50,9 @@ def test_overview_shows_hostile_posts_as_text(page, app_url):
     open_page(page, app_url)
     assert_no_error(page)
     # The most negative high-reach posts: the four hostile ones first (10 rows, all in view).
-    cells = grid_texts(page, dataframe(page, "post"), minimum=4 * 7)
+    cells = grid_texts(
+        page, dataframe(page, "post"), minimum=4 * 7, contains=(*HOSTILE_TEXTS, HOSTILE_AUTHOR)
+    )
     for text in HOSTILE_TEXTS:
         assert text in cells, f"hostile post not shown literally in the Overview table: {text!r}"
     assert HOSTILE_AUTHOR in cells
@@ -52,11 +60,13 @@ def test_overview_shows_hostile_posts_as_text(page, app_url):
 
 
 def test_mentions_shows_hostile_posts_as_text(page, app_url):
+    from playwright.sync_api import expect
+
     open_page(page, app_url, "mentions")
     assert_no_error(page)
     choose(page, "Sort by", "Highest reach")
     table = dataframe(page, "Post")
-    cells = grid_texts(page, table, minimum=4 * 5)
+    cells = grid_texts(page, table, minimum=4 * 5, contains=(*HOSTILE_TEXTS, HOSTILE_AUTHOR))
     for text in HOSTILE_TEXTS:
         assert text in cells, f"hostile post not shown literally in the Mentions table: {text!r}"
     assert HOSTILE_AUTHOR in cells
@@ -70,7 +80,36 @@ def test_mentions_shows_hostile_posts_as_text(page, app_url):
             click_grid_row(page, table, row - 1)  # clear the previous one
         click_grid_row(page, table, row)
         assert_no_error(page)
-        assert detail.first.inner_text() == text, f"row {row}: the detail view shows another post"
+        expect(detail.first, f"row {row}: the detail view shows another post").to_have_text(text)
         assert_nothing_injected(page)
-    main = page.locator('[data-testid="stMain"]').inner_text()
-    assert HOSTILE_AUTHOR in main, "the hostile author's name is not shown literally in the detail view"
+    expect(page.locator('[data-testid="stMain"]')).to_contain_text(HOSTILE_AUTHOR)  # the author, as text
+
+
+NUMBER = re.compile(r"^[-+]?\d[\d.,]*(e[-+]?\d+)?$")
+
+
+@pytest.mark.xfail(
+    reason="st.dataframe's own toolbar 'Download as CSV' writes cells as they are; the app's "
+    "config does not set [client] disableDataExport = true (reported; passes once it does)",
+    strict=False,
+)
+def test_table_toolbar_csv_is_formula_safe_or_absent(page, app_url):
+    """The Mentions table's built-in CSV export (hover toolbar), besides the page's own button."""
+    # Without the File System Access API the grid falls back to an ordinary download.
+    page.add_init_script("delete window.showSaveFilePicker;")
+    open_page(page, app_url, "mentions")
+    type_text(page, "Search posts", "horrible")
+    table = dataframe(page, "Post")
+    grid_texts(page, table)
+    table.hover()
+    button = table.locator('[data-testid="stBaseButton-elementToolbar"][aria-label="Download as CSV"]')
+    if button.count() == 0:
+        return  # data export disabled: nothing to check
+    with page.expect_download(timeout=30_000) as info:
+        button.click()
+    with open(info.value.path(), encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    cells = [cell for row in rows[1:] for cell in row if not NUMBER.match(cell)]
+    assert any("HYPERLINK" in cell for cell in cells), rows
+    unsafe = [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert not unsafe, f"the table's toolbar CSV has cells a spreadsheet runs as formulas: {unsafe}"
