@@ -71,7 +71,7 @@ from scrm.trends import activity
 
 SYSTEM_USER = "system"
 # Time to first response by priority (the SLA); an alert's sla_due_at = raised_at + target.
-# The same targets as scrm.responses.ALERT_SLA_S.
+# First-response targets by priority (scrm.responses and the Inbox judge alerts by them).
 SLA_TARGETS: dict[int, timedelta] = {
     1: timedelta(hours=1),
     2: timedelta(hours=4),

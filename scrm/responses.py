@@ -22,6 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from scrm.alerts import SLA_TARGETS
 from scrm.brands import get_brand
 from scrm.exceptions import ScrmError
 from scrm.filters import Filters
@@ -30,7 +31,7 @@ from scrm.models import Alert, Author, BrandAccount, Mention, MentionBrand
 from scrm.timeutil import utcnow
 
 POST_SLA_S = 4 * 3600  # answer a complaint within 4 hours
-ALERT_SLA_S = {1: 3600, 2: 4 * 3600, 3: 8 * 3600, 4: 24 * 3600}  # by priority P1…P4
+ALERT_SLA_S = {p: target.total_seconds() for p, target in SLA_TARGETS.items()}  # by priority P1…P4
 INBOUND_COLUMNS = ("mention_id", "brand_id", "platform", "created_at", "first_response_at", "response_s")
 SUMMARY_KEYS = (
     "inbound",
