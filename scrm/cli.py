@@ -501,13 +501,17 @@ def cmd_alerts(args: argparse.Namespace) -> int:
             result = alerts.evaluate(
                 engine=engine, since=since, until=until, progress=progress, replay=args.replay
             )
+        from scrm.inbox import raise_sla_breaches
+
+        breaches = raise_sla_breaches(engine=engine)
         sent = _notify(engine)
         if args.json:
-            _print_json({**result.to_dict(), "notifications": sent})
+            _print_json({**result.to_dict(), "sla_breaches": len(breaches), "notifications": sent})
         else:
             print(
                 f"{result.rules} rules: {result.raised} alerts raised, {result.updated} updated, "
-                f"{result.grouped} mentions grouped ({result.seconds:.1f} s); notifications: "
+                f"{result.grouped} mentions grouped ({result.seconds:.1f} s); {len(breaches)} SLA breaches; "
+                "notifications: "
                 f"queued {sent['queued']}, sent {sent['sent']}, retrying {sent['retrying']}, failed {sent['failed']}"
             )
         return 0

@@ -3,7 +3,8 @@
 Statuses go new → acknowledged → responded → resolved; ``reopen`` brings a responded or
 resolved alert back to acknowledged. Responding needs the response text and stamps the
 first response time once; resolving stamps the resolution time. Assigning and notes do
-not change the status. Every change is an :class:`AlertEvent` (who, when, what, note).
+not change the status. Every change is an :class:`AlertEvent` (who, when, what, note). An
+alert left unanswered past its SLA raises an alert of its own (:func:`raise_sla_breaches`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from scrm.alerts import SLA_TARGETS, SYSTEM_USER
 from scrm.exceptions import NotFoundError, ScrmError
-from scrm.models import Alert, AlertEvent, AlertMention, Author, Brand, Mention
+from scrm.models import Alert, AlertEvent, AlertMention, AlertRule, Author, Brand, Mention
 from scrm.timeutil import utcnow
 
 _A, _E, _AM = Alert.__table__, AlertEvent.__table__, AlertMention.__table__
@@ -242,3 +244,93 @@ def get_alert(*, engine: Engine, alert_id: int) -> dict:
     if row is None:
         raise NotFoundError(f"No alert #{alert_id}")
     return dict(row._mapping)
+
+
+SLA_KIND = "sla_breach"
+
+
+def _breach_rule(conn: sa.Connection, brand_id: int | None, now: datetime) -> int:
+    """The brand's built-in (disabled, never evaluated) rule that SLA-breach alerts belong to."""
+    rules = AlertRule.__table__
+    cond = rules.c.brand_id.is_(None) if brand_id is None else rules.c.brand_id == brand_id
+    found = conn.execute(sa.select(rules.c.id).where(rules.c.kind == SLA_KIND, cond)).scalar()
+    if found is not None:
+        return int(found)
+    values = {
+        "name": "SLA breach (built in)",
+        "brand_id": brand_id,
+        "kind": SLA_KIND,
+        "params": {},
+        "cooldown_minutes": 0,
+        "enabled": False,
+        "created_by": SYSTEM_USER,
+        "created_at": now,
+    }
+    return int(conn.execute(sa.insert(rules).values(**values)).inserted_primary_key[0])
+
+
+def raise_sla_breaches(*, engine: Engine, now: datetime | None = None) -> list[int]:
+    """Raise one alert for each open alert past its SLA without a first response.
+
+    The breach alert is one priority more urgent (P1 stays P1), groups the same posts, has
+    its own SLA from now and is raised once per breached alert (key ``sla:<id>``), so
+    running this again raises nothing new. Returns the new alerts' ids.
+    """
+    now = now or utcnow()
+    raised: list[int] = []
+    with engine.begin() as conn:
+        late = conn.execute(
+            sa.select(_A)
+            .where(_A.c.status.in_(OPEN), _A.c.kind != SLA_KIND, _A.c.first_response_at.is_(None))
+            .where(_A.c.sla_due_at < now)
+            .order_by(_A.c.id)
+        ).all()
+        done = {
+            k
+            for (k,) in conn.execute(sa.select(_A.c.key).where(_A.c.kind == SLA_KIND, _A.c.key.like("sla:%")))
+        }
+        for alert in late:
+            key = f"sla:{alert.id}"
+            if key in done:
+                continue
+            priority = max(1, alert.priority - 1)
+            overdue_h = (now - alert.sla_due_at).total_seconds() / 3600
+            new_id = conn.execute(
+                sa.insert(_A).values(
+                    rule_id=_breach_rule(conn, alert.brand_id, now),
+                    brand_id=alert.brand_id,
+                    kind=SLA_KIND,
+                    key=key,
+                    title=f"SLA breached: alert #{alert.id} (P{alert.priority}) unanswered {overdue_h:.1f} h past its target",
+                    detail={
+                        "breached_alert": alert.id,
+                        "breached_priority": alert.priority,
+                        "overdue_h": round(overdue_h, 2),
+                    },
+                    priority=priority,
+                    status="new",
+                    assignee=alert.assignee,
+                    onset_at=alert.sla_due_at,
+                    raised_at=now,
+                    sla_due_at=now + SLA_TARGETS[priority],
+                    response_text="",
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                sa.insert(_AM).from_select(
+                    ["alert_id", "mention_id"],
+                    sa.select(sa.literal(new_id), _AM.c.mention_id).where(_AM.c.alert_id == alert.id),
+                )
+            )
+            for target, note in (
+                (new_id, f"raised: alert #{alert.id} breached its SLA"),
+                (alert.id, f"SLA breached: alert #{new_id} raised"),
+            ):
+                conn.execute(
+                    sa.insert(_E).values(
+                        alert_id=target, at=now, username=SYSTEM_USER, action="sla_breached", note=note
+                    )
+                )
+            raised.append(int(new_id))
+    return raised

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from scrm.exceptions import NotFoundError, ScrmError
-from scrm.inbox import act, alert_queue, events, get_alert, open_alerts
+from scrm.inbox import act, alert_queue, events, get_alert, open_alerts, raise_sla_breaches
 from tests.factories import add_alerts
 
 T0 = datetime(2026, 11, 5, 9, tzinfo=UTC)
@@ -99,3 +99,18 @@ def test_queue_is_by_priority_then_sla_left_and_counts_open(three) -> None:
     assert (
         counts["open"] == 2 and counts["p1"] == 1 and counts["breached"] == 2
     )  # their SLAs (2026) have passed
+
+
+def test_an_alert_unanswered_past_its_sla_raises_its_own_alert_once(three) -> None:
+    engine, (a, b, c) = three
+    act(engine=engine, alert_ids=[c], action="respond", response="on it", user="ana", now=T0 + H)
+    raised = raise_sla_breaches(engine=engine, now=T0 + 3 * H)  # b (due +1 h) is late; a is not yet; c answered
+    assert len(raised) == 1
+    breach = get_alert(engine=engine, alert_id=raised[0])
+    assert breach["kind"] == "sla_breach" and breach["priority"] == 1 and breach["detail"]["breached_alert"] == b
+    assert breach["sla_due_at"] == T0 + 3 * H + timedelta(hours=1)
+    assert raise_sla_breaches(engine=engine, now=T0 + 4 * H) == []  # once per breached alert
+    assert "sla_breached" in list(events(engine=engine, alert_id=b)["action"])
+    later = raise_sla_breaches(engine=engine, now=T0 + 5 * H)  # now a (due +4 h, P2) is late too
+    assert [get_alert(engine=engine, alert_id=i)["priority"] for i in later] == [1]
+    assert raise_sla_breaches(engine=engine, now=T0 + 9 * H) == []  # breach alerts do not breed breach alerts
