@@ -35,14 +35,43 @@ def test_page_shows_rank_authors(run_page, page_db) -> None:
     assert metrics["Authors ranked"] == str(len(expected))
     advocates, detractors = influencers.advocates_and_detractors(expected)
     assert metrics["Advocates"] == str(len(advocates)) and metrics["Detractors"] == str(len(detractors))
-    # the author view shows the first author's explanation
-    captions = " ".join(c.value for c in at.caption)
-    assert "Why here: " in captions
-    assert len(at.get("plotly_chart")) >= 2
+    # only the open tab is computed: the ranking
+    assert not at.get("plotly_chart")
+
+
+def test_each_tab_opens(run_page, page_db) -> None:
+    at = run_page("pages/influencers.py")
+    filters: Filters = at.session_state["scrm_context"].filters
+    expected = influencers.rank_authors(engine=page_db.engine, filters=filters, top=500)
+    advocates, detractors = influencers.advocates_and_detractors(expected)
+    at.session_state["infl_tab"] = "Advocates & detractors"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    tables = [d.value for d in at.dataframe]
+    shown = {tuple(t["handle"]) for t in tables}
+    assert not advocates.empty and not detractors.empty
+    assert tuple("@" + h for h in advocates["handle"].head(15)) in shown
+    assert tuple("@" + h for h in detractors["handle"].head(15)) in shown
+    at.session_state["infl_tab"] = "Emerging voices"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.segmented_control(key="infl_emerging_by").set_value("engagement").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.session_state["infl_tab"] = "Network"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == 1
+    at.segmented_control(key="infl_net_top").set_value(15).run()
+    assert not at.exception, [e.value for e in at.exception]
 
 
 def test_author_view_and_controls(run_page, page_db) -> None:
     at = run_page("pages/influencers.py")
+    at.session_state["infl_tab"] = "Author"
+    at.run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "Why here: " in captions
+    assert len(at.get("plotly_chart")) == 2  # the parts and the posts over time
     options = at.selectbox(key="infl_author").options
     assert len(options) >= 2
     at.selectbox(key="infl_author").set_value(1).run()
@@ -54,9 +83,6 @@ def test_author_view_and_controls(run_page, page_db) -> None:
     )
     tables = [d.value for d in at.dataframe if "text" in d.value.columns]
     assert len(tables[-1]) == len(posts)
-    at.segmented_control(key="infl_emerging_by").set_value("engagement").run()
-    at.segmented_control(key="infl_net_top").set_value(15).run()
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def test_empty_state(run_page) -> None:
