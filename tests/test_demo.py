@@ -111,3 +111,19 @@ def test_load_demo_twice_stores_nothing_the_second_time(engine) -> None:
             == first.mentions.stored
         )
         assert conn.execute(sa.select(sa.func.count()).select_from(Customer.__table__)).scalar_one() == 300
+
+
+def test_the_demo_team_worked_the_crisis_alert(engine) -> None:
+    from scrm.inbox import alert_queue, events
+
+    load_demo(engine=engine, mentions=8000, customers=300, end=END)
+    worked = alert_queue(engine=engine, statuses=("resolved", "responded"), now=END)
+    assert not worked.empty and (worked["assignee"] != "").all()
+    crisis = worked.sort_values("mentions").iloc[-1]
+    trail = events(engine=engine, alert_id=int(crisis["id"]))
+    people = trail[trail["username"] != "system"]  # the engine's own "raised"/"updated" events
+    assert list(people["action"])[:3] == ["assign", "acknowledge", "respond"]
+    assert set(people["username"]) <= {"maya", "tom", "priya"}
+    again = events(engine=engine, alert_id=int(crisis["id"]))
+    load_demo(engine=engine, mentions=8000, customers=300, end=END)  # nothing is worked twice
+    assert len(events(engine=engine, alert_id=int(crisis["id"]))) == len(again)

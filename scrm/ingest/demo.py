@@ -650,6 +650,47 @@ def store_customers(rows: Iterator[dict], *, engine: Engine, chunk: int = 1000) 
     return inserted
 
 
+DEMO_TEAM = ("maya", "tom", "priya")
+DEMO_RESPONSES = (
+    "We hear you. Our team is looking into it and will reply to everyone affected today.",
+    "Statement posted: the student fee is paused while we review it. DM us for refunds.",
+    "Thanks for flagging this. We have replied to the customers involved.",
+)
+
+
+def work_the_inbox(*, engine: Engine, seed: int, end: datetime) -> int:
+    """The demo team's work on alerts older than a day: acknowledged within minutes and
+    answered within hours by a named person (audited like any change), resolved days later
+    unless raised in the last week. Deterministic from the seed; returns how many it touched."""
+    from scrm.inbox import act, alert_queue
+
+    rng = random.Random(f"inbox-{seed}")
+    queue = alert_queue(engine=engine, now=end)
+    touched = 0
+    for row in queue.sort_values("id").itertuples():
+        raised = row.onset_at.to_pydatetime()
+        if raised > end - timedelta(days=1):
+            continue  # recent alerts wait in the inbox for the presenter
+        who = DEMO_TEAM[row.id % len(DEMO_TEAM)]
+        ack = raised + timedelta(minutes=rng.uniform(5, 40))
+        answer = ack + timedelta(minutes=rng.uniform(20, 160))
+        act(engine=engine, alert_ids=[row.id], action="assign", assignee=who, user="maya", now=ack)
+        act(engine=engine, alert_ids=[row.id], action="acknowledge", user=who, now=ack)
+        act(
+            engine=engine,
+            alert_ids=[row.id],
+            action="respond",
+            response=rng.choice(DEMO_RESPONSES),
+            user=who,
+            now=answer,
+        )
+        resolved = answer + timedelta(hours=rng.uniform(12, 72))
+        if resolved < end - timedelta(days=7):  # the last week's stay open, answered
+            act(engine=engine, alert_ids=[row.id], action="resolve", user=who, now=resolved)
+        touched += 1
+    return touched
+
+
 def load_demo(
     *,
     engine: Engine,
@@ -687,6 +728,7 @@ def load_demo(
     identities = link(engine=engine).linked  # before the alerts: their priority uses customer value
     default_rules(engine=engine, user=SYSTEM_USER)
     evaluate(engine=engine, replay=True)
+    work_the_inbox(engine=engine, seed=seed, end=_default_end(end))
     return DemoSummary(
         brands=len(BRANDS),
         mentions=result,
