@@ -47,6 +47,8 @@ from scrm.linking import (
     platform_name,
 )
 from scrm.models import (
+    Alert,
+    AlertEvent,
     AuditLog,
     Author,
     Customer,
@@ -54,6 +56,7 @@ from scrm.models import (
     ImportRejection,
     Lead,
     Mention,
+    Notification,
     SocialIdentity,
 )
 from scrm.timeutil import utcnow
@@ -123,6 +126,7 @@ _M = Mention.__table__
 _L = Lead.__table__
 _R = ImportRejection.__table__
 _AUDIT = AuditLog.__table__
+_AL, _AE, _N = Alert.__table__, AlertEvent.__table__, Notification.__table__
 Progress = Callable[[int, int], None]
 
 
@@ -373,7 +377,10 @@ def import_customers(
                     progress(source.bytes_read, max(source.size, 1))
         except BaseException as exc:
             finish_batch(
-                engine, batch_id, status="failed", error=str(exc) if isinstance(exc, Exception) else ""
+                engine,
+                batch_id,
+                status="failed",
+                error=str(exc) if isinstance(exc, Exception) else "interrupted",
             )
             raise
         set_file_hash(engine, batch_id, source.sha256)
@@ -539,7 +546,8 @@ def erase_customer(*, engine: Engine, crm_ref: str, user: str, delete_posts: boo
     with ``delete_posts`` the posts and accounts of its linked identities; scrubs import
     rejections whose raw row or reason names its crm_ref or e-mail (or, with
     ``delete_posts``, its handles) and the personal details of earlier audit records about
-    it. Leaves one audit record without personal data (the crm_ref as :func:`hash_ref`).
+    it; with ``delete_posts`` its handles are also redacted from alert titles and details,
+    alert notes and notification payloads. Leaves one audit record without personal data (the crm_ref as :func:`hash_ref`).
     """
     with engine.begin() as conn:
         customer = _customer(conn, crm_ref)
@@ -561,7 +569,12 @@ def erase_customer(*, engine: Engine, crm_ref: str, user: str, delete_posts: boo
         terms = [customer["crm_ref"], customer["email"]]
         if delete_posts:
             terms += [i["handle"] for i in identities]
-        counts["rejections"] = _scrub_rejections(conn, [t for t in terms if t])
+        terms = [t for t in terms if t]
+        counts["rejections"] = _scrub_rejections(conn, terms)
+        counts["redacted"] = sum(
+            _redact(conn, table, columns, terms)
+            for table, columns in ((_AL, ("title", "detail")), (_AE, ("note",)), (_N, ("payload",)))
+        )
         counts["audit"] = conn.execute(
             sa.update(_AUDIT)
             .where(_AUDIT.c.entity == "customer", _AUDIT.c.entity_id == str(cid))
@@ -604,6 +617,35 @@ def _scrub_rejections(conn: Connection, terms: list[str]) -> int:
             .values(raw="", reason="erased (personal data)")
         )
     return len(hits)
+
+
+def _redact(conn: Connection, table: sa.Table, columns: Sequence[str], terms: list[str]) -> int:
+    """Replace ``terms`` (as words, any case) by ``[erased]`` in text or JSON ``columns``; returns rows changed."""
+    if not terms:
+        return 0
+    pattern = re.compile(
+        "|".join(r"(?<![\w.@-])@?" + re.escape(t) + r"(?![\w@-])" for t in terms), re.IGNORECASE
+    )
+    conds = [
+        sa.func.lower(sa.cast(table.c[col], sa.Text)).contains(t.lower(), autoescape=True)
+        for col in columns
+        for t in terms
+    ]
+    changed = 0
+    for row in conn.execute(
+        sa.select(table.c.id, *(table.c[c] for c in columns)).where(sa.or_(*conds))
+    ).all():
+        values = {}
+        for col in columns:
+            value = row._mapping[col]
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            scrubbed = pattern.sub("[erased]", text)
+            if scrubbed != text:
+                values[col] = scrubbed if isinstance(value, str) else json.loads(scrubbed)
+        if values:
+            conn.execute(sa.update(table).where(table.c.id == row.id).values(**values))
+            changed += 1
+    return changed
 
 
 def export_customer(*, engine: Engine, crm_ref: str) -> dict[str, Any]:

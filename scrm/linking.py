@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pandas as pd
 import sqlalchemy as sa
 from rapidfuzz.distance import Indel
 from sqlalchemy.engine import Connection, Engine
@@ -774,6 +775,49 @@ def unlink(*, engine: Engine, platform: str, handle: str, user: str, note: str =
                 "note": note,
             },
         )
+
+
+REVIEW_COLUMNS = (
+    "id",
+    "platform",
+    "handle",
+    "display_name",
+    "crm_ref",
+    "customer_name",
+    "method",
+    "confidence",
+    "reason",
+    "created_at",
+)
+
+
+def review_queue(*, engine: Engine, limit: int = 500) -> pd.DataFrame:
+    """Queued candidates, most confident first: columns :data:`REVIEW_COLUMNS`.
+
+    ``display_name`` is the account's (empty when no post of it is stored); ``id`` is what
+    :func:`accept` and :func:`reject` take.
+    """
+    stmt = (
+        sa.select(
+            _IC.c.id,
+            _IC.c.platform,
+            _IC.c.handle,
+            sa.func.coalesce(_A.c.display_name, "").label("display_name"),
+            _C.c.crm_ref,
+            _C.c.name.label("customer_name"),
+            _IC.c.method,
+            _IC.c.confidence,
+            _IC.c.reason,
+            _IC.c.created_at,
+        )
+        .join(_C, _C.c.id == _IC.c.customer_id)
+        .outerjoin(_A, sa.and_(_A.c.platform == _IC.c.platform, _A.c.handle == _IC.c.handle))
+        .where(_IC.c.status == "queued")
+        .order_by(_IC.c.confidence.desc(), _IC.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).all(), columns=list(REVIEW_COLUMNS))
 
 
 def identity_rows(*, engine: Engine) -> Iterable[list[str]]:

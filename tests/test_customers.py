@@ -21,6 +21,8 @@ from scrm.exceptions import ImportFormatError, NotFoundError
 from scrm.ingest.pipeline import ingest_mentions
 from scrm.linking import manual_link, unlink
 from scrm.models import (
+    Alert,
+    AlertEvent,
     AuditLog,
     Author,
     Customer,
@@ -29,9 +31,10 @@ from scrm.models import (
     ImportRejection,
     Lead,
     Mention,
+    Notification,
     SocialIdentity,
 )
-from tests.factories import csv_bytes, mention, ndjson_bytes, write
+from tests.factories import add_alerts, csv_bytes, mention, ndjson_bytes, write
 
 GOOD = [
     {
@@ -161,7 +164,10 @@ def test_json_ndjson_gzip_and_explicit_mapping(engine, tmp_path: Path) -> None:
     SI = SocialIdentity.__table__
     assert _rows(engine, SI, SI.c.platform, SI.c.handle) == [("reddit", "omer"), ("reddit", "zoe_a")]
     first = _rows_full(engine, Customer.__table__)[0]
-    assert (first.name, first.attributes) == ("Zoë Ångström", {"extra.tier": 2, "handles": {"reddit": "zoe_a"}})
+    assert (first.name, first.attributes) == (
+        "Zoë Ångström",
+        {"extra.tier": 2, "handles": {"reddit": "zoe_a"}},
+    )
     array = write(
         tmp_path / "c.json", json.dumps([{"crm_ref": "J3", "attributes": {"handles": {"twitter": "@J3"}}}])
     )
@@ -243,6 +249,21 @@ def _populated(engine: Any, tmp_path: Path) -> None:
                 platform="reddit", handle="alice_m", customer_id=alice, method="fuzzy", confidence=0.8
             )
         )
+    [alert] = add_alerts(
+        engine,
+        [{"title": "Negative post by @AliceM (120 followers)", "detail": {"authors": ["alicem", "bob"]}}],
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(AlertEvent.__table__).values(
+                alert_id=alert, username="ann", action="note", note="called alice@example.com back"
+            )
+        )
+        conn.execute(
+            sa.insert(Notification.__table__).values(
+                alert_id=alert, channel="webhook", target="x", payload={"text": "@alicem is angry"}
+            )
+        )
 
 
 def test_erasure_leaves_nothing_personal(engine, tmp_path: Path) -> None:
@@ -250,6 +271,7 @@ def test_erasure_leaves_nothing_personal(engine, tmp_path: Path) -> None:
     counts = erase_customer(engine=engine, crm_ref="C1", user="dpo", delete_posts=True)
     assert counts["identities"] == 2 and counts["posts"] == 1 and counts["accounts"] == 1
     assert counts["rejections"] == 1 and counts["candidates"] >= 1 and counts["leads"] == 1
+    assert counts["redacted"] == 3
     everything = _personal_strings(engine)
     for personal in ("alice@example.com", "alice martin", "alicem", "alice.martin", "alice_m", '"c1"'):
         assert personal not in everything, personal
@@ -263,6 +285,9 @@ def test_erasure_leaves_nothing_personal(engine, tmp_path: Path) -> None:
     erased = [r for r in _rows_full(engine, A) if r.action == "customer.erase"]
     assert len(erased) == 1 and erased[0].entity_id == hash_ref("C1") and erased[0].username == "dpo"
     assert erased[0].detail["crm_ref_sha256"] == hash_ref("C1")
+    [alert] = _rows_full(engine, Alert.__table__)
+    assert alert.title == "Negative post by [erased] (120 followers)"
+    assert alert.detail == {"authors": ["[erased]", "bob"]}
     with pytest.raises(NotFoundError):
         erase_customer(engine=engine, crm_ref="C1", user="dpo")
 
@@ -275,6 +300,7 @@ def test_erasure_keeps_posts_unless_asked(engine, tmp_path: Path) -> None:
     assert len(_rows(engine, M, M.c.id)) == 2 and ("alicem",) in _rows(engine, A, A.c.handle)
     everything = _personal_strings(engine)
     assert "alice@example.com" not in everything and '"c1"' not in everything
+    assert "@alicem" in everything.lower()  # her public posts and their alert stay
 
 
 def test_access_export_holds_profile_identities_posts_and_leads(engine, tmp_path: Path) -> None:
@@ -291,3 +317,20 @@ def test_access_export_holds_profile_identities_posts_and_leads(engine, tmp_path
     json.dumps(data)  # plain JSON
     with pytest.raises(NotFoundError):
         export_customer(engine=engine, crm_ref="nobody")
+
+
+def test_an_interrupted_import_keeps_whole_batches_and_a_rerun_completes_it(engine, tmp_path: Path) -> None:
+    rows = [{"crm_ref": f"K{i}", "name": f"Person {i}", "age": str(20 + i)} for i in range(10)]
+    path = write(tmp_path / "c.csv", csv_bytes(rows))
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_customers(path, engine=engine, batch_size=4, progress=stop)
+    C, B = Customer.__table__, ImportBatch.__table__
+    assert len(_rows(engine, C, C.c.id)) == 4
+    assert _rows(engine, B, B.c.status, B.c.read, B.c.stored) == [("failed", 4, 4)]
+    again = import_customers(path, engine=engine, batch_size=4)
+    assert (again.read, again.stored, again.unchanged) == (10, 6, 4)
+    assert len(_rows(engine, C, C.c.id)) == 10

@@ -13,6 +13,7 @@ from scrm.exceptions import NotFoundError, ScrmError
 from scrm.ingest.demo import generate_customers, true_identity_links
 from scrm.linking import (
     IDENTITY_COLUMNS,
+    REVIEW_COLUMNS,
     accept,
     export_identities,
     handle_platform,
@@ -21,6 +22,7 @@ from scrm.linking import (
     normalise_handle,
     person_key,
     reject,
+    review_queue,
     unlink,
 )
 from scrm.models import AuditLog, Author, Customer, IdentityCandidate, SocialIdentity
@@ -165,8 +167,14 @@ def test_review_queue_accept_and_reject(engine) -> None:
         _author(conn, "twitter", "weichen", "Wei Chen")
         _author(conn, "twitter", "omarkhan", "Omar Khan")
     link(engine=engine)
-    with engine.connect() as conn:
-        ids = dict(conn.execute(sa.select(_IC.c.handle, _IC.c.id)).all())
+    queue = review_queue(engine=engine)
+    assert list(queue.columns) == list(REVIEW_COLUMNS) and len(queue) == 2
+    assert queue.iloc[0][["platform", "display_name", "method"]].tolist() == [
+        "twitter",
+        queue.iloc[0]["customer_name"],
+        "fuzzy",
+    ]
+    ids = dict(zip(queue["handle"], queue["id"].astype(int), strict=True))
     accept(engine=engine, candidate_id=ids["weichen"], user="ann")
     reject(engine=engine, candidate_id=ids["omarkhan"], user="ann", note="different person")
     with pytest.raises(ScrmError, match="already accepted by ann"):
@@ -183,6 +191,7 @@ def test_review_queue_accept_and_reject(engine) -> None:
     assert decided == {"weichen": ("accepted", "ann"), "omarkhan": ("rejected", "ann")}
     assert actions == ["identity.accept", "identity.reject"]
     assert link(engine=engine).queued == 0  # a rejected pair is not queued again
+    assert review_queue(engine=engine).empty
 
 
 def test_manual_link_and_unlink_are_never_overridden(engine) -> None:
