@@ -156,7 +156,7 @@ with left:
         ("city", who.city),
         ("region", who.region),
         ("country", who.country),
-        ("in the CRM since", f"{who.created_at:%d %b %Y}"),
+        ("record created", f"{who.created_at:%d %b %Y}"),
         *((str(k), str(v)) for k, v in who.attributes.items() if not isinstance(v, dict | list)),
     ]
     st.dataframe(

@@ -21,7 +21,7 @@ TABLE_CONFIG = {
     "net_sentiment": st.column_config.NumberColumn("net sentiment", format="%.0f"),
     "negative_share": st.column_config.NumberColumn("negative %", format="%.0f"),
     "mentions_per_customer": st.column_config.NumberColumn("posts per customer", format="%.1f"),
-    "avg_lifetime_value": st.column_config.NumberColumn("avg lifetime value", format="localized"),
+    "avg_lifetime_value": st.column_config.NumberColumn("avg lifetime value", format="%.0f"),
 }
 COMPARE_NAMES = {
     "customers": "Customers who posted",

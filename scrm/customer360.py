@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from scrm import leads
-from scrm.exceptions import NotFoundError
+from scrm.exceptions import NotFoundError, ScrmError
 from scrm.filters import Filters
 from scrm.models import (
     LABELS,
@@ -110,6 +110,9 @@ def _handle_query(text: str) -> str:
     return value.lower()
 
 
+_KIND_ORDER = {"name": 0, "email": 1, "crm_ref": 2}
+
+
 def find_customers(*, engine: Engine, query: str, limit: int = 20) -> pd.DataFrame:
     """Customers whose CRM reference, e-mail, name (or a word of it) or handle starts with ``query``.
 
@@ -125,44 +128,47 @@ def find_customers(*, engine: Engine, query: str, limit: int = 20) -> pd.DataFra
     found: dict[int, tuple[int, str]] = {}  # customer id → (rank, what matched)
 
     def add(ids: Sequence[tuple[int, str]], rank: int) -> None:
+        """Keep each customer's best match: lowest rank, then name, e-mail, CRM ref, handle."""
         for cid, what in ids:
-            if cid not in found or found[cid][0] > rank:
+            key = (rank, _KIND_ORDER.get(what.split(" ")[0], 3))
+            if cid not in found or (found[cid][0], _KIND_ORDER.get(found[cid][1].split(" ")[0], 3)) > key:
                 found[cid] = (rank, what)
 
     with engine.connect() as conn:
-        platforms = list(conn.execute(sa.select(_SI.c.platform).group_by(_SI.c.platform)).scalars())
-        for variant in dict.fromkeys((text, text.upper(), lower)):
-            rows = conn.execute(sa.select(_C.c.id).where(*_prefix(_C.c.crm_ref, variant)).limit(limit))
-            add([(cid, "crm_ref") for cid in rows.scalars()], 2)
-        exact_ref = (
-            conn.execute(sa.select(_C.c.id).where(sa.func.lower(_C.c.crm_ref) == lower)).scalars().all()
-        )
-        add([(cid, "crm_ref") for cid in exact_ref], 0)
         for variant in dict.fromkeys((lower, text)):
             rows = conn.execute(sa.select(_C.c.id).where(*_prefix(_C.c.email, variant)).limit(limit))
             add([(cid, "email") for cid in rows.scalars()], 2)
-        exact_mail = (
-            conn.execute(sa.select(_C.c.id).where(sa.func.lower(_C.c.email) == lower)).scalars().all()
-        )
-        add([(cid, "email") for cid in exact_mail], 0)
+        for variant in dict.fromkeys((text, text.upper(), lower)):
+            rows = conn.execute(
+                sa.select(_C.c.id, _C.c.crm_ref).where(*_prefix(_C.c.crm_ref, variant)).limit(limit)
+            ).all()
+            add([(cid, "crm_ref") for cid, ref in rows if ref.lower() == lower], 0)
+            add([(cid, "crm_ref") for cid, _ in rows], 2)
+        platforms = list(conn.execute(sa.select(_SI.c.platform).group_by(_SI.c.platform)).scalars())
         if handle and platforms:
             rows = conn.execute(
                 sa.select(_SI.c.customer_id, _SI.c.platform, _SI.c.handle)
                 .where(_SI.c.platform.in_(platforms), *_prefix(_SI.c.handle, handle))
+                .order_by(_SI.c.handle)
                 .limit(limit)
             ).all()
             add([(cid, f"{p} @{h}") for cid, p, h in rows if h == handle], 0)
             add([(cid, f"{p} @{h}") for cid, p, h in rows], 2)
-        name = sa.func.lower(_C.c.name)
-        word = name.like("% " + _like_escape(lower) + "%", escape="\\")
-        rows = conn.execute(
-            sa.select(_C.c.id, name == lower)
-            .where(sa.or_(sa.and_(*_prefix(name, lower)), word))
-            .order_by(_C.c.name, _C.c.id)
-            .limit(limit)
-        ).all()
-        add([(cid, "name") for cid, exact in rows if exact], 1)
-        add([(cid, "name") for cid, exact in rows], 3)
+        if not any(c.isdigit() or c in "@/" for c in text.lstrip("@")):
+            name = sa.func.lower(_C.c.name)
+            words = sa.or_(
+                *(name.like(f"%{sep}{_like_escape(lower)}%", escape="\\") for sep in (" ", "-", "'"))
+            )
+            rows = conn.execute(  # no ORDER BY: a common name stops the scan after ``limit`` rows
+                sa.select(_C.c.id, name == lower)
+                .where(sa.or_(sa.and_(*_prefix(name, lower)), words))
+                .limit(limit)
+            ).all()
+            add([(cid, "name") for cid, exact in rows if exact], 1)
+            add([(cid, "name") for cid, _ in rows], 2)
+        # An exact e-mail in any case (stored as imported) comes before everything.
+        exact = conn.execute(sa.select(_C.c.id).where(sa.func.lower(_C.c.email) == lower).limit(limit))
+        add([(cid, "email") for cid in exact.scalars()], 0)
         if not found:
             return pd.DataFrame(columns=list(SEARCH_COLUMNS))
         details = conn.execute(
@@ -378,23 +384,32 @@ def customer_posts(
 
 
 def sentiment_over_time(posts: pd.DataFrame, *, freq: str = "W", tz: str = "UTC") -> pd.DataFrame:
-    """Posts per period (``freq``: "D" day, "W" week, "MS" month, in ``tz``) by sentiment.
+    """Posts per period (``freq``: "D" day, "W" week from Monday, "MS" month, in ``tz``) by sentiment.
 
     Input: :func:`customer_posts`. Columns: ``ts`` (period start, aware), ``positive``,
-    ``neutral``, ``negative``, ``posts``, ``net_sentiment``. Periods without posts are
-    left out.
+    ``neutral``, ``negative``, ``posts``, ``net_sentiment`` (NaN without positive or
+    negative posts). Every period from the first post's to the last post's is there,
+    quiet ones with zeros.
     """
     cols = ["ts", *LABELS, "posts", "net_sentiment"]
     if posts.empty:
         return pd.DataFrame(columns=cols)
-    local = posts["created_at"].dt.tz_convert(tz).dt.tz_localize(None)
-    period = local.dt.to_period(freq if freq != "MS" else "M").dt.start_time.dt.tz_localize(tz)
-    counts = pd.crosstab(period, posts["sentiment"]).reindex(columns=list(LABELS), fill_value=0)
-    frame = counts.reset_index(names="ts")
-    frame.columns.name = None
+    period = {"D": "D", "W": "W-SUN", "MS": "M"}.get(freq)
+    if period is None:
+        raise ScrmError(f"Unknown period {freq!r}: use D, W or MS")
+    local = posts["created_at"].dt.tz_convert(tz).dt.tz_localize(None).dt.to_period(period)
+    counts = pd.crosstab(local, posts["sentiment"]).reindex(columns=list(LABELS), fill_value=0)
+    every = pd.period_range(local.min(), local.max(), freq=period)
+    counts = counts.reindex(every, fill_value=0)
+    frame = pd.DataFrame(
+        {
+            "ts": every.start_time.tz_localize(tz, ambiguous=False, nonexistent="shift_forward"),
+            **{label: counts[label].to_numpy() for label in LABELS},
+        }
+    )
     frame["posts"] = frame[list(LABELS)].sum(axis=1)
     frame["net_sentiment"] = net_sentiment(frame["positive"], frame["negative"])
-    return frame[cols].sort_values("ts", ignore_index=True)
+    return frame[cols]
 
 
 def customer_alerts(*, engine: Engine, customer_id: int) -> pd.DataFrame:

@@ -23,8 +23,10 @@ runs in time linear in the post (at most :data:`MAX_TEXT` characters are read).
 
 **Leads** (:func:`find_leads`) are stored for brand mentions the detector flags, once per
 mention. Purchase intent counts whatever the brand; switching and complaints count only
-when the post is about a competitor (``Brand.is_own`` false): the same words about our own
-brand are churn, which the inbox handles, not a lead. A lead is linked to the customer
+when the post is about a competitor (``Brand.is_own`` false) the author is leaving: the
+same words about our own brand are churn, which the inbox handles, not a lead. When a post
+names both, our brand must be where the author is going ("leaving Harbor *for Northwind*",
+"switching *to* Northwind"); see :func:`lead_brand`. A lead is linked to the customer
 behind the author when a :class:`~scrm.models.SocialIdentity` links them.
 
 **The funnel**: ``new → qualified → contacted → won`` and ``lost`` from any open stage
@@ -45,7 +47,7 @@ from typing import IO
 import pandas as pd
 import plotly.graph_objects as go
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from scrm.exceptions import NotFoundError, ScrmError
 from scrm.export import neutralise
@@ -693,17 +695,54 @@ def detect(text: str, *, prefilter: bool = True) -> LeadSignal | None:
 # -- finding leads --------------------------------------------------------------------
 
 
-def _lead_brand(kind: str, brands: list[tuple[int, bool]]) -> tuple[bool, int | None]:
-    """Whether a post with this signal and these (brand id, is own) links is a lead, and its brand.
+@dataclass(frozen=True)
+class _BrandRef:
+    id: int
+    is_own: bool
+    word: re.Pattern[str]  # the brand's first word, as a word (@handle and #tag forms too)
 
-    Purchase intent: always, the own brand first. Switching and complaints: only about a
-    competitor (the first competitor linked), since the same words about our brand are churn.
+
+def _brand_refs(conn: Connection) -> dict[int, _BrandRef]:
+    refs = {}
+    for bid, name, is_own in conn.execute(sa.select(_B.c.id, _B.c.name, _B.c.is_own)):
+        first = (name.split() or [""])[0].lower()
+        refs[bid] = _BrandRef(
+            bid, bool(is_own), re.compile(r"(?<![\w@#])[@#]?" + re.escape(first) + r"(?!\w)")
+        )
+    return refs
+
+
+def _is_destination(text: str, ref: _BrandRef) -> bool:
+    """True when the post names the brand as where the author is going ("switching to X", "leaving Y for X")."""
+    return any(
+        re.search(
+            r"\b(?:to|for|with|joining|join|over to)\s+(?:[\w'&.-]+\s+){0,2}?$",
+            text[max(0, m.start() - 40) : m.start()],
+        )
+        for m in ref.word.finditer(text)
+    )
+
+
+def lead_brand(kind: str, text: str, brands: Sequence[_BrandRef]) -> tuple[bool, int | None]:
+    """Whether a post with this signal and these linked brands is a lead, and the lead's brand.
+
+    Purchase intent: always (the own brand first, else the first competitor). Switching and
+    complaints: only about a competitor the author is leaving (the first competitor
+    linked); when an own brand is linked too it must be where they are going ("leaving
+    Harbor for Northwind"), otherwise the post is about leaving us: churn, not a lead.
     """
-    own = [b for b, is_own in brands if is_own]
-    other = [b for b, is_own in brands if not is_own]
+    own = [b for b in brands if b.is_own]
+    other = [b for b in brands if not b.is_own]
     if kind == "purchase_intent":
-        return True, (own or other or [None])[0]
-    return (True, other[0]) if other else (False, None)
+        first = (own or other or [None])[0]
+        return True, first.id if first else None
+    if not other:
+        return False, None
+    lowered = text.lower()
+    if own and not any(_is_destination(lowered, b) for b in own):
+        return False, None
+    leaving = [b for b in other if not _is_destination(lowered, b)] or other
+    return True, leaving[0].id
 
 
 def find_leads(
@@ -734,7 +773,7 @@ def find_leads(
     )
     with engine.connect() as conn:
         ids = list(conn.execute(candidates).scalars())
-        own = dict(conn.execute(sa.select(_B.c.id, _B.c.is_own)).all())
+        refs = _brand_refs(conn)
     stored = 0
     for start in range(0, len(ids), batch):
         part = ids[start : start + batch]
@@ -752,25 +791,30 @@ def find_leads(
         for r in rows:
             signal = detect(r.text)
             if signal is not None:
-                found[r.id] = (signal, r.customer_id)
+                found[r.id] = (signal, r.customer_id, r.text)
         if found:
-            stored += _store(engine, found, own)
+            stored += _store(engine, found, refs)
         if progress:
             progress(start + len(part), len(ids))
     return stored
 
 
-def _store(engine: Engine, found: dict[int, tuple[LeadSignal, int | None]], own: dict[int, bool]) -> int:
+def _store(
+    engine: Engine, found: dict[int, tuple[LeadSignal, int | None, str]], refs: dict[int, _BrandRef]
+) -> int:
     now = utcnow()
     with engine.begin() as conn:
-        links: dict[int, list[tuple[int, bool]]] = {}
+        links: dict[int, list[_BrandRef]] = {}
         for mid, bid in conn.execute(
-            sa.select(_MB.c.mention_id, _MB.c.brand_id).where(_MB.c.mention_id.in_(list(found)))
+            sa.select(_MB.c.mention_id, _MB.c.brand_id)
+            .where(_MB.c.mention_id.in_(list(found)))
+            .order_by(_MB.c.mention_id, _MB.c.brand_id)
         ):
-            links.setdefault(mid, []).append((bid, own.get(bid, False)))
+            if bid in refs:
+                links.setdefault(mid, []).append(refs[bid])
         rows = []
-        for mid, (signal, customer_id) in found.items():
-            ok, brand_id = _lead_brand(signal.kind, sorted(links.get(mid, [])))
+        for mid, (signal, customer_id, text) in found.items():
+            ok, brand_id = lead_brand(signal.kind, text, links.get(mid, []))
             if ok:
                 rows.append(
                     {
