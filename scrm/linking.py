@@ -350,7 +350,7 @@ def _exact(
             plan.link(platform, handle, ids[0], "exact", 1.0)
             taken.add((platform, key))
         else:
-            for cid in ids[: MAX_TIED + 1]:
+            for cid in ids:  # a CRM error for a person to settle
                 plan.queue(
                     platform, handle, cid, "exact", 1.0, f"the CRM gives this handle to {len(ids)} customers"
                 )
@@ -377,7 +377,7 @@ def _by_email(
         if len(ids) == 1:
             plan.link(a.platform, a.handle, ids[0], "email", EMAIL_CONFIDENCE)
             taken.add((a.platform, a.key))
-        for cid in ids[: MAX_TIED + 1] if len(ids) > 1 else []:
+        for cid in ids if len(ids) > 1 else []:  # a shared (family) address
             plan.queue(
                 a.platform,
                 a.handle,
