@@ -99,7 +99,7 @@ if chosen is None:
     st.info(
         "Search above, or open a customer from a post: the Mentions page links a post's author to the "
         "customer behind it.",
-        icon="🔎",
+        icon=":material/search:",
     )
     st.stop()
 if st.query_params.get("customer") != str(chosen):

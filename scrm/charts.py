@@ -35,8 +35,8 @@ def _layout(fig: go.Figure, *, title: str, x: str, y: str, height: int = 360) ->
         yaxis_title=y,
         height=height,
         hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0},
+        margin={"l": 10, "r": 10, "t": 50, "b": 90},
     )
     return fig
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import csv
 import re
 
-import pytest
-
 from .helpers import (
     HOSTILE_AUTHOR,
     HOSTILE_TEXTS,
@@ -88,11 +86,6 @@ def test_mentions_shows_hostile_posts_as_text(page, app_url):
 NUMBER = re.compile(r"^[-+]?\d[\d.,]*(e[-+]?\d+)?$")
 
 
-@pytest.mark.xfail(
-    reason="st.dataframe's own toolbar 'Download as CSV' writes cells as they are; the app's "
-    "config does not set [client] disableDataExport = true (reported; passes once it does)",
-    strict=False,
-)
 def test_table_toolbar_csv_is_formula_safe_or_absent(page, app_url):
     """The Mentions table's built-in CSV export (hover toolbar), besides the page's own button."""
     # Without the File System Access API the grid falls back to an ordinary download.
