@@ -373,6 +373,69 @@ def cmd_customers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lead_filters(args: argparse.Namespace) -> Any:
+    """``--since``/``--until`` as lead filters (default: everything up to the next hour)."""
+    from dataclasses import replace
+
+    from scrm.leads import whole_history
+
+    since, until = _period(args)
+    everything = whole_history()
+    return replace(everything, start=since or everything.start, end=until or everything.end)
+
+
+def cmd_leads(args: argparse.Namespace) -> int:
+    """Find leads (purchase intent, switching, competitor complaints), list them or export them."""
+    import time
+
+    from scrm import leads
+
+    engine = _engine(args)
+    filters = _lead_filters(args)
+    if args.leads_cmd == "find":
+        started = time.perf_counter()
+        with _bar(None, "posts read for leads", unit="posts") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            stored = leads.find_leads(engine=engine, filters=filters, progress=progress)
+        result = {"stored": stored, "leads": int(leads.funnel(engine=engine)["leads"].sum())}
+        result["seconds"] = round(time.perf_counter() - started, 2)
+        if args.json:
+            _print_json(result)
+        else:
+            print(f"{stored} new leads stored ({result['leads']} in all, {result['seconds']:.1f} s)")
+        return 0
+    if args.leads_cmd == "export":
+        n = leads.export_leads_csv(args.out, engine=engine, filters=filters)
+        if args.json:
+            _print_json({"rows": n, "out": args.out})
+        else:
+            print(f"Wrote {n} leads to {args.out}")
+        return 0
+    frame = leads.list_leads(
+        engine=engine,
+        filters=filters,
+        stages=[args.stage] if args.stage else (),
+        kinds=[args.kind] if args.kind else (),
+        limit=args.limit,
+    )
+    if args.json:
+        rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        _print_json(
+            [{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in r.items()} for r in rows]
+        )
+        return 0
+    if frame.empty:
+        print("No leads: find them with `python -m scrm leads find`")
+    for r in frame.itertuples(index=False):
+        text = " ".join(str(r.text).split())
+        print(f"#{r.id:<6} {r.stage:<9} {r.kind:<20} {r.score:.2f} {r.brand:<16.16} {text[:70]}")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     """Show what the database holds."""
     from scrm.stats import database_stats
@@ -701,6 +764,24 @@ def build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser("export", help="everything held about a customer, as JSON (right of access)")
     c.add_argument("crm_ref")
     c.add_argument("--out", required=True, help="output JSON file")
+
+    p = add("leads", cmd_leads)
+    lsub = p.add_subparsers(dest="leads_cmd", required=True, metavar="ACTION")
+    for name, text in (
+        ("find", "read the posts without a lead and store the leads found (safe to repeat)"),
+        ("list", "list leads, best first"),
+        ("export", "write the leads as a formula-safe CSV for the CRM"),
+    ):
+        ld = lsub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        ld.add_argument("--since", help="only posts from this date/time (ISO 8601, UTC)")
+        ld.add_argument("--until", help="... up to this date (inclusive) or date/time (exclusive)")
+        ld.add_argument("--json", action="store_true", help="print the result as JSON")
+        if name == "export":
+            ld.add_argument("--out", required=True, help="output CSV file")
+        if name == "list":
+            ld.add_argument("--stage", choices=("new", "qualified", "contacted", "won", "lost"))
+            ld.add_argument("--kind", choices=("purchase_intent", "switching", "competitor_complaint"))
+            ld.add_argument("--limit", type=int, default=100, help="at most N leads (default 100)")
 
     p = add("stats", cmd_stats)
     p.add_argument("--json", action="store_true")

@@ -40,7 +40,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -1208,7 +1208,6 @@ def evaluate(pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def whole_history(now: datetime | None = None) -> Filters:
-    """Filters covering every post up to the next hour (for the CLI and the demo)."""
-    end = (now or utcnow()).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    return Filters(start=datetime(1970, 1, 2, tzinfo=UTC), end=end)
+def whole_history() -> Filters:
+    """Filters covering every post, whenever dated (for the CLI and the demo)."""
+    return Filters(start=datetime(1970, 1, 2, tzinfo=UTC), end=datetime(2100, 1, 1, tzinfo=UTC))
