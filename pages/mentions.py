@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import ui
-from scrm import charts, export, search
+from scrm import charts, export, linking, search
 from scrm.exceptions import NotFoundError, ScrmError
 from scrm.models import LABELS
 from scrm.scoring import set_label
@@ -270,6 +270,23 @@ with left:
             links[0].caption("No link to the post (only http and https links are shown).")
         if detail.author_url:
             links[1].link_button("Author's profile", detail.author_url, icon=":material/person:")
+        customer = (
+            linking.customer_of(engine=engine, platform=detail.platform, handle=detail.author_handle)
+            if detail.author_handle
+            else None
+        )
+        if customer:
+            value = (
+                "" if customer.lifetime_value is None else f", lifetime value {customer.lifetime_value:,.0f}"
+            )
+            st.page_link(
+                "pages/customer.py",
+                label=ui.plain(
+                    f"Customer {customer.name or customer.crm_ref} ({customer.segment or 'no segment'}{value})"
+                ),
+                icon=":material/person_search:",
+                query_params={"customer": str(customer.id)},
+            )
 with right:
     st.subheader("Sentiment")
     label = detail.effective_label

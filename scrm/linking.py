@@ -848,3 +848,30 @@ def export_identities(path: Path | str, *, engine: Engine) -> int:
             writer.writerow(row)
             count += 1
     return count
+
+
+@dataclass(frozen=True)
+class LinkedCustomer:
+    """The customer behind a social account, as a post's detail view shows it."""
+
+    id: int
+    crm_ref: str
+    name: str
+    segment: str
+    lifetime_value: float | None
+    method: str
+    confidence: float
+
+
+def customer_of(*, engine: Engine, platform: str, handle: str) -> LinkedCustomer | None:
+    """The customer linked to ``handle`` on ``platform``, or None."""
+    si, c = SocialIdentity.__table__, Customer.__table__
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(
+                c.c.id, c.c.crm_ref, c.c.name, c.c.segment, c.c.lifetime_value, si.c.method, si.c.confidence
+            )
+            .join(c, c.c.id == si.c.customer_id)
+            .where(si.c.platform == platform, si.c.handle == normalise_handle(platform, handle))
+        ).first()
+    return None if row is None else LinkedCustomer(*row)

@@ -142,3 +142,38 @@ def test_a_new_search_clears_the_selection(run_page) -> None:
     at.text_input(key="mentions_search").input("savings").run()
     assert not at.exception
     assert any("Select a row" in i.value for i in at.info) and shown_count(at)[1] == 1
+
+
+def test_from_a_post_to_the_customer_behind_it(run_page, page_db) -> None:
+    from scrm.linking import customer_of, manual_link
+    from scrm.models import Customer
+
+    with page_db.engine.begin() as conn:
+        customer_id = conn.execute(
+            sa.insert(Customer.__table__).values(
+                crm_ref="C-7",
+                name="Carla [x](javascript:alert(1))",
+                segment="Student",
+                lifetime_value=1200.0,
+                attributes={},
+            )
+        ).inserted_primary_key[0]
+    at = run_page(PAGE)
+    at.text_input(key="mentions_search").input("blocked").run()
+    filters = at.session_state["scrm_context"].filters
+    first_id = int(search_mentions(engine=page_db.engine, filters=filters, text="blocked").rows["id"].iloc[0])
+    first = get_mention(engine=page_db.engine, mention_id=first_id)
+    manual_link(
+        engine=page_db.engine, platform=first.platform, handle=first.author_handle, crm_ref="C-7", user="ana"
+    )
+    assert (
+        customer_of(engine=page_db.engine, platform=first.platform, handle=first.author_handle).crm_ref
+        == "C-7"
+    )
+    at = select(at, [0])
+    assert not at.exception
+    links = [p.proto for p in at.get("page_link")]
+    assert len(links) == 1
+    assert links[0].page.endswith("customer") and links[0].query_string == f"customer={customer_id}"
+    assert "Student" in links[0].label and "lifetime value 1,200" in links[0].label
+    assert r"\[x\]\(javascript\:alert\(1\)\)" in links[0].label  # the CRM's name stays text
