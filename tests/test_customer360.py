@@ -59,7 +59,12 @@ def test_search_ranks_exact_matches_first_and_escapes_wildcards(engine) -> None:
 def test_profile(engine) -> None:
     world = build_world(engine)
     bob = customer360.profile(engine=engine, customer_id=world.customers["C-002"])
-    assert (bob.crm_ref, bob.name, bob.segment, bob.lifetime_value) == ("C-002", "Bob Jones", "Family", 20_000)
+    assert (bob.crm_ref, bob.name, bob.segment, bob.lifetime_value) == (
+        "C-002",
+        "Bob Jones",
+        "Family",
+        20_000,
+    )
     assert bob.value_band == "10k–25k"
     assert bob.value_rank == pytest.approx(40.0)  # 2 of the 5 valued customers are worth less
     assert bob.attributes == {"tier": "gold"}
@@ -96,7 +101,9 @@ def test_posts_and_sentiment_over_time(engine) -> None:
     )
     assert list(filtered["text"]) == ["Acme and Rival both awful"]
     negative = customer360.customer_posts(
-        engine=engine, customer_id=alice, filters=Filters(start=MONTH.start, end=MONTH.end, labels=("negative",))
+        engine=engine,
+        customer_id=alice,
+        filters=Filters(start=MONTH.start, end=MONTH.end, labels=("negative",)),
     )
     assert list(negative["sentiment"]) == ["negative"] * 3
     daily = customer360.sentiment_over_time(posts, freq="D")
