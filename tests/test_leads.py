@@ -316,3 +316,16 @@ def test_cli_leads(engine, tmp_path, capsys) -> None:
     assert len(out.read_text(encoding="utf-8").splitlines()) == 4
     assert main(["--database-url", url, "leads", "list", "--since", "not a date"]) == 2
     assert "Bad --since" in capsys.readouterr().err
+
+
+def test_the_demo_comes_with_leads(memory_engine) -> None:
+    from scrm.ingest.demo import load_demo
+
+    load_demo(engine=memory_engine, mentions=3000, customers=300)
+    found = leads.list_leads(engine=memory_engine, limit=10_000)
+    assert len(found) > 20
+    assert set(found["kind"]) <= set(leads.KINDS) and "purchase_intent" in set(found["kind"])
+    # Leaving Northwind (our brand) is churn, never a lead; leads about leaving are a competitor's.
+    churn = found[found["kind"] != "purchase_intent"]
+    assert not churn.empty and "Northwind Bank" not in set(churn["brand"])
+    assert found["customer_ref"].ne("").any()  # linked before the leads were found

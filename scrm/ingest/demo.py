@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from scrm.alerts import SYSTEM_USER, default_rules, evaluate
 from scrm.brands import add_brand, list_brands
 from scrm.ingest.pipeline import ImportResult, ingest_mentions
+from scrm.leads import find_leads, whole_history
 from scrm.linking import link
 from scrm.models import BrandCreate, Customer, MentionCreate
 from scrm.responses import add_brand_accounts
@@ -726,6 +727,7 @@ def load_demo(
     )
     stored_customers = store_customers(generate_customers(n=customers, seed=seed, end=end), engine=engine)
     identities = link(engine=engine).linked  # before the alerts: their priority uses customer value
+    find_leads(engine=engine, filters=whole_history())  # after linking: leads name their customer
     default_rules(engine=engine, user=SYSTEM_USER)
     evaluate(engine=engine, replay=True)
     work_the_inbox(engine=engine, seed=seed, end=_default_end(end))
