@@ -335,18 +335,10 @@ def _graph(conn: Connection, filters: Filters, limit: int = MAX_EDGE_POSTS) -> n
 
 
 def pagerank(graph: nx.DiGraph) -> dict[int, float]:
-    """networkx PageRank (damping :data:`PAGERANK_ALPHA`, edge weights); {} for an empty graph.
-
-    networkx computes it with scipy; without scipy its pure-Python version is used.
-    """
+    """networkx PageRank (damping :data:`PAGERANK_ALPHA`, edge weights); {} for an empty graph."""
     if graph.number_of_nodes() == 0:
         return {}
-    try:
-        return nx.pagerank(graph, alpha=PAGERANK_ALPHA, weight="weight")
-    except ImportError:  # scipy is not installed
-        from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python
-
-        return _pagerank_python(graph, alpha=PAGERANK_ALPHA, weight="weight")
+    return nx.pagerank(graph, alpha=PAGERANK_ALPHA, weight="weight")
 
 
 _SENTINEL = -1  # an extra node without links: the PageRank of an account nobody links to
