@@ -435,3 +435,54 @@ class Lead(SQLModel, table=True):
     assignee: str = Field(default="", max_length=100)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+
+class RedditCheckpoint(SQLModel, table=True):
+    """Where the Reddit collector stands in one listing, newest first (scrm.ingest.reddit).
+
+    A listing is a brand's search, or a subreddit's new posts or new comments. Everything
+    created at or after ``high_water`` (epoch seconds) down to the previous one has been
+    stored. A pass cut short (a crash, a limit, an error) keeps ``run_head``, the newest item
+    of that pass, and ``cursor``, the ``after`` of its last stored page: the next run goes on
+    from the cursor down to ``high_water``, then reads the new items down to ``run_head``.
+    """
+
+    __tablename__ = "reddit_checkpoint"
+    __table_args__ = (sa.UniqueConstraint("key", name="uq_reddit_checkpoint_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)  # kind|target|scope
+    kind: str = Field(max_length=20)  # search, new, comments
+    target: str = Field(max_length=300)  # the brand or the subreddit
+    query: str = Field(default="", max_length=1000)  # the search sent; a new query starts over
+    high_water: Optional[float] = None
+    run_head: Optional[float] = None
+    cursor: Optional[str] = Field(default=None, max_length=40)
+    items: int = Field(default=0, sa_type=sa.BigInteger)  # items read from this listing, all runs
+    last_error: str = Field(default="", max_length=2000)
+    updated_at: datetime = _created()
+
+
+class RedditRun(SQLModel, table=True):
+    """One run of the Reddit collector: what it read and stored, its requests and its errors."""
+
+    __tablename__ = "reddit_run"
+    __table_args__ = (sa.Index("ix_reddit_run_started", "started_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    batch_id: Optional[int] = Field(default=None, foreign_key="importbatch.id", ondelete="SET NULL")
+    trigger: str = Field(default="cli", max_length=20)  # cli, watch, page, api
+    targets: str = Field(default="", max_length=2000)  # the listings it read
+    started_at: datetime = _created()
+    heartbeat_at: datetime = _created()  # a running run touches it page by page
+    finished_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default="running", max_length=20)  # running, done, partial, failed, interrupted
+    fetched: int = 0
+    stored: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    errors: int = 0
+    requests: int = 0
+    stopped: str = Field(default="", max_length=300)  # the limit that ended it early
+    error: str = Field(default="", sa_type=sa.Text)  # one line per failed listing
