@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from scrm.charts import escape
+from scrm.charts import SENTIMENT_COLOURS, escape
 from scrm.exceptions import ScrmError
 from scrm.export import neutralise
 from scrm.filters import Filters
@@ -609,8 +609,6 @@ _EUROPE = frozenset(
 
 def bars(frame: pd.DataFrame, *, dimension: str, title: str) -> go.Figure:
     """Mentions per group, split by sentiment (stacked), with net sentiment in the hover."""
-    from scrm.charts import SENTIMENT_COLOURS
-
     labels = [escape(str(v), 60) for v in frame[dimension]]
     fig = go.Figure()
     for label in ("positive", "neutral", "negative"):
