@@ -17,6 +17,7 @@ from scrm import admin
 from scrm.brands import add_brand, edit_brand, suggest_colour
 from scrm.config import get_settings
 from scrm.exceptions import ScrmError
+from scrm.ingest import reddit
 from scrm.ingest.mapping import FIELDS
 from scrm.ingest.pipeline import import_file
 from scrm.scoring import rescore
@@ -467,9 +468,129 @@ def rescore_tab() -> None:
         )
 
 
+@st.cache_data(ttl=60, max_entries=4)
+def reddit_runs(_engine: Engine, limit: int = 50) -> pd.DataFrame:
+    """Cached :func:`scrm.ingest.reddit.list_runs`."""
+    return reddit.list_runs(engine=_engine, limit=limit)
+
+
+def reddit_tab() -> None:
+    settings = get_settings()
+    st.markdown(
+        "Collect new posts and comments from Reddit: a search for each brand's query terms, and every "
+        "new post and comment of the monitored subreddits. Each run reads only what is new; the same "
+        "command runs from cron: `python -m scrm collect reddit`."
+    )
+    st.dataframe(
+        pd.DataFrame(reddit.settings_view(settings)),
+        hide_index=True,
+        column_config={"variable": st.column_config.TextColumn("environment variable")},
+        key="data_reddit_settings",
+    )
+    missing = reddit.missing_credentials(settings)
+    if missing:
+        st.warning(
+            f"Not set: {', '.join(missing)}. Set them in the environment, `.env` or "
+            "`.streamlit/secrets.toml` (or a praw.ini site); README, 'Listening to Reddit'.",
+            icon=":material/key:",
+        )
+    names = brand_table(engine)["name"].tolist()
+    with st.form("data_reddit_form", border=False):
+        chosen = st.multiselect("Brands to search for", names, default=names, key="data_reddit_brands")
+        subs = st.text_input(
+            "Subreddits to monitor (new posts and comments)",
+            settings.reddit_subreddits,
+            help="Comma-separated names, e.g. banking, personalfinance (SCRM_REDDIT_SUBREDDITS)",
+            key="data_reddit_subs",
+        )
+        limit = st.number_input(
+            "At most this many items", 1, 100_000, settings.reddit_max_items, key="data_reddit_limit"
+        )
+        go = st.form_submit_button("Collect now", icon=":material/download:", key="data_reddit_collect")
+    if go:
+        bar = st.progress(0.0, text="Collecting from Reddit…")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"{done:,} items read")
+
+        try:
+            result = reddit.collect_reddit(
+                engine=engine,
+                brands=chosen,
+                subreddits=[s for s in subs.replace(",", " ").split() if s],
+                limit=int(limit),
+                progress=progress,
+                trigger="page",
+                settings=settings,
+            )
+        except ScrmError as exc:
+            bar.empty()
+            st.error(ui.plain(exc), icon=":material/error:")
+        else:
+            bar.progress(1.0, text="Done")
+            st.session_state["data_reddit_last"] = result.to_dict()
+            st.cache_data.clear()  # every dashboard must show the new rows
+    last = st.session_state.get("data_reddit_last")
+    if last:
+        text = (
+            f"Run {last['run_id']}: {last['fetched']:,} items read, {last['stored']:,} stored, "
+            f"{last['updated']:,} updated, {last['duplicates']:,} already there, "
+            f"{last['skipped']:,} skipped; {last['requests']:,} requests in {last['seconds']:.1f} s."
+        )
+        if last["stopped"]:
+            text += f" Stopped at {last['stopped']}: the next run goes on from there."
+        if last["errors"]:
+            st.warning(text + " Errors: " + "; ".join(last["errors"]), icon=":material/warning:")
+        else:
+            st.success(text, icon=":material/check_circle:")
+    st.subheader("Runs")
+    runs = reddit_runs(engine)
+    if runs.empty:
+        ui.empty_state("No Reddit runs yet: press Collect now, or run `python -m scrm collect reddit`.")
+        return
+    st.dataframe(
+        runs,
+        hide_index=True,
+        column_order=[
+            "id",
+            "started_at",
+            "trigger",
+            "status",
+            "fetched",
+            "stored",
+            "updated",
+            "duplicates",
+            "skipped",
+            "errors",
+            "requests",
+            "seconds",
+            "stopped",
+            "error",
+        ],
+        column_config={
+            "id": st.column_config.NumberColumn("#", format="%d"),
+            "started_at": st.column_config.DatetimeColumn(
+                "when", format="D MMM YYYY, HH:mm", timezone=ctx.tz
+            ),
+            "fetched": NUMBER,
+            "stored": NUMBER,
+            "updated": NUMBER,
+            "duplicates": NUMBER,
+            "skipped": NUMBER,
+            "errors": NUMBER,
+            "requests": NUMBER,
+            "seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
+            "error": st.column_config.TextColumn("what failed", width="large"),
+        },
+        key="data_reddit_runs",
+    )
+
+
 st.title("Data")
 st.caption("Import mentions, follow past imports, manage the tracked brands and re-score sentiment.")
-tab_import, tab_history, tab_brands, tab_rescore = st.tabs(["Import", "History", "Brands", "Re-score"])
+tab_import, tab_history, tab_brands, tab_rescore, tab_reddit = st.tabs(
+    ["Import", "History", "Brands", "Re-score", "Reddit"]
+)
 with tab_import:
     import_tab()
 with tab_history:
@@ -478,3 +599,5 @@ with tab_brands:
     brands_tab()
 with tab_rescore:
     rescore_tab()
+with tab_reddit:
+    reddit_tab()

@@ -658,6 +658,67 @@ def _alert_rules(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Collect new mentions from a live source (Reddit): once for cron, or --watch to keep polling."""
+    import time
+
+    from scrm.config import load_settings
+    from scrm.ingest.reddit import collect_reddit
+    from scrm.timeutil import parse_datetime
+
+    since = None
+    if args.since:
+        try:
+            since = parse_datetime(args.since)
+        except ValueError as exc:
+            raise ScrmError(
+                f"Bad --since: {exc} (use ISO 8601, e.g. 2026-11-05 or 2026-11-05T09:00)"
+            ) from None
+    if args.limit is not None and args.limit < 1:
+        raise ScrmError(f"--limit must be at least 1 (got {args.limit})")
+    if args.interval <= 0:
+        raise ScrmError(f"--interval must be a number of seconds above 0 (got {args.interval})")
+    settings = load_settings()
+    engine = _engine(args)
+    runs = failed = 0
+    try:
+        while True:
+            total = args.limit or settings.reddit_max_items
+            with _bar(total, "reddit", unit="items") as bar:
+
+                def progress(done: int, _total: int, bar: Any = bar) -> None:
+                    bar.update(min(done, bar.total or done) - bar.n)
+
+                result = collect_reddit(
+                    engine=engine,
+                    brands=args.brand,
+                    subreddits=args.subreddit,
+                    limit=args.limit,
+                    since=since,
+                    progress=progress,
+                    trigger="watch" if args.watch else "cli",
+                    settings=settings,
+                )
+            runs += 1
+            failed += not result.ok
+            if args.json and args.watch:
+                print(json.dumps(result.to_dict(), default=str, ensure_ascii=False), flush=True)
+            elif args.json:
+                _print_json(result.to_dict())
+            else:
+                print(result.summary(), flush=True)
+            for error in result.errors:
+                print(f"error: {error}", file=sys.stderr, flush=True)
+            if not args.watch or (args.runs and runs >= args.runs):
+                break
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        if not args.watch:
+            raise
+        print(f"stopped after {runs} runs", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(
@@ -738,6 +799,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = esub.add_parser("identities", help="identity links and queued candidates as CSV")
     e.add_argument("--out", required=True, help="output CSV file")
+
+    p = add("collect", cmd_collect)
+    p.add_argument("source", choices=("reddit",), help="the source to read (reddit)")
+    p.add_argument("--brand", action="append", metavar="NAME", help="search for this brand only (repeatable)")
+    p.add_argument(
+        "--subreddit",
+        action="append",
+        metavar="S",
+        help="monitor this subreddit only: new posts and comments (repeatable); with neither --brand "
+        "nor --subreddit: every brand and SCRM_REDDIT_SUBREDDITS",
+    )
+    p.add_argument("--limit", type=int, help="at most N items this run (default SCRM_REDDIT_MAX_ITEMS)")
+    p.add_argument("--since", help="skip items older than this date/time (ISO 8601, UTC)")
+    p.add_argument("--watch", action="store_true", help="keep collecting, one run every --interval")
+    p.add_argument("--interval", type=float, default=300, help="seconds between --watch runs (300)")
+    p.add_argument("--runs", type=int, help="with --watch: stop after N runs (default: until Ctrl-C)")
+    p.add_argument("--json", action="store_true", help="print each run's result as JSON")
 
     p = add("import-customers", cmd_import_customers)
     p.add_argument("path", help="CSV, JSON or NDJSON file, optionally .gz")
