@@ -29,8 +29,13 @@ PAGES = [
     ("", "overview", "Overview", 2),
     ("trends", "trends", "Trends", 6),
     ("mentions", "mentions", "Mentions", 0),
+    ("inbox", "inbox", "Inbox", 0),
+    ("influencers", "influencers", "Influencers", 0),
+    ("customer", "customer", "Customer", 0),
+    ("segments", "segments", "Segments", 0),  # few linked customers post in the small e2e demo
+    ("leads", "leads", "Leads", 0),
     ("data", "data", "Data", 0),
-    ("quality", "quality", "Sentiment quality", 2),  # confusion matrix and macro-F1 by set
+    ("quality", "quality", "Sentiment quality", 2),  # confusion matrix and F1 by label
 ]
 KPIS = ["Mentions", "Reach", "Engagement", "Net sentiment", "Share of voice (own)"]
 BRAND = "Harbor Bank"  # a competitor: a name with a space, so the URL must encode it
