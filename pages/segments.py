@@ -89,7 +89,11 @@ if total["mentions"]:
         format_func=lambda v: "Net sentiment" if v == "net_sentiment" else "Posts",
         key="segments_map_measure",
     )
-    st.plotly_chart(segments.country_map(countries, value=measure or "net_sentiment"), key="segments_map")
+    st.plotly_chart(
+        segments.country_map(countries, value=measure or "net_sentiment"),
+        key="segments_map",
+        config={"topojsonURL": "app/static/topojson/"},  # served by scrm itself: no CDN needed
+    )
     unmapped = [c for c in countries["country"] if segments.iso3(c) is None]
     if unmapped:
         st.caption("Not on the map (no known country code): " + ", ".join(ui.plain(c) for c in unmapped))
