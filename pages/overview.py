@@ -29,7 +29,7 @@ if rising:
         start=f.start, end=f.end, brand_ids=(rising[0].brand_id,), platforms=f.platforms, labels=("negative",)
     )
     drivers[rising[0].brand_id] = overview.driver_terms(
-        ui.rising_terms(engine, focus, 12), brand_name=ctx.names.get(rising[0].brand_id, "")
+        ui.rising_terms(engine, focus, 12, sample=1000), brand_name=ctx.names.get(rising[0].brand_id, "")
     )
 days = max(1, round(f.length.total_seconds() / DAY))
 summary = overview.summary_sentences(kpis, changes, names=ctx.names, drivers=drivers, days=days)

@@ -90,9 +90,9 @@ def mention_page(
 
 
 @st.cache_data(ttl=TTL, max_entries=64)
-def rising_terms(_engine: Engine, filters: Filters, limit: int = 20) -> pd.DataFrame:
-    """Cached :func:`scrm.terms.rising_terms`."""
-    return terms.rising_terms(engine=_engine, filters=filters, limit=limit)
+def rising_terms(_engine: Engine, filters: Filters, limit: int = 20, sample: int = 3000) -> pd.DataFrame:
+    """Cached :func:`scrm.terms.rising_terms` (``sample`` posts per period at most)."""
+    return terms.rising_terms(engine=_engine, filters=filters, limit=limit, sample=sample)
 
 
 @st.cache_data(ttl=TTL, max_entries=64)

@@ -14,14 +14,15 @@ from sqlmodel import Session
 from scrm.exceptions import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# Objects the models cannot express: full-text search (migration 0002) and the explorer's
-# sort indexes, one on an expression (migration 0007).
+# Objects the models cannot express: full-text search (migration 0002), the explorer's sort
+# indexes, one on an expression (0007), and a partial index (0009).
 UNMODELLED = (
     "mention_fts",
     "ix_mention_fts",
     "ix_mention_reach",
     "ix_mention_compound",
     "ix_mention_engagement",
+    "ix_mention_inbound",
 )
 
 

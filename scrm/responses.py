@@ -95,19 +95,23 @@ def inbound_posts(*, engine: Engine, filters: Filters) -> pd.DataFrame:
     answerable = sa.exists(
         sa.select(_BA.c.id).where(_BA.c.brand_id == _MB.c.brand_id, _BA.c.platform == _M.c.platform)
     )
-    complaint = sa.and_(
-        _M.c.inbound.is_(None),
-        _M.c.parent_external_id.is_(None),
-        _MB.c.label == "negative",
-        answerable,
-        ~own_account,
+    cols = (_M.c.id, _MB.c.brand_id, _M.c.platform, _MB.c.ts, first_reply.label("first_response_at"))
+    joined = _MB.join(_M, _M.c.id == _MB.c.mention_id).outerjoin(_A, _A.c.id == _M.c.author_id)
+    # Two parts, each on its own index: complaints are negative links (the links' covering
+    # index), posts marked inbound are found through migration 0009's partial index.
+    complaints = (
+        sa.select(*cols)
+        .select_from(joined)
+        .where(*filters.link_conditions(labels=False), _MB.c.label == "negative")
+        .where(_M.c.inbound.is_(None), _M.c.parent_external_id.is_(None), answerable, ~own_account)
     )
-    stmt = (
-        sa.select(_M.c.id, _MB.c.brand_id, _M.c.platform, _MB.c.ts, first_reply.label("first_response_at"))
-        .select_from(_MB.join(_M, _M.c.id == _MB.c.mention_id).outerjoin(_A, _A.c.id == _M.c.author_id))
+    marked = (
+        sa.select(*cols)
+        .select_from(joined)
+        .where(_M.c.inbound == True, _M.c.created_at >= filters.start, _M.c.created_at < filters.end)  # noqa: E712
         .where(*filters.link_conditions(labels=False))
-        .where(sa.or_(_M.c.inbound.is_(True), complaint))
     )
+    stmt = sa.union_all(complaints, marked)
     with engine.connect() as conn:
         rows = [tuple(r) for r in conn.execute(stmt)]
     frame = pd.DataFrame.from_records(

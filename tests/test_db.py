@@ -29,7 +29,7 @@ def test_init_db_is_idempotent(tmp_path) -> None:
     init_db(engine)
     init_db(engine)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0008"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0009"
     engine.dispose()
 
 
