@@ -504,7 +504,7 @@ def reddit_tab() -> None:
             key="data_reddit_subs",
         )
         limit = st.number_input(
-            "At most this many items", 1, 100_000, settings.reddit_max_items, key="data_reddit_limit"
+            "At most this many items", 1, 1_000_000, settings.reddit_max_items, key="data_reddit_limit"
         )
         go = st.form_submit_button("Collect now", icon=":material/download:", key="data_reddit_collect")
     if go:

@@ -333,3 +333,60 @@ class RedditServer:
             "SCRM_REDDIT_OAUTH_URL": self.url,
             "SCRM_REDDIT_URL": self.url,
         }
+
+
+def bench_data(fake: FakeReddit, *, posts: int, comments: int, sub: str = "bench", seed: int = 7) -> None:
+    """Deterministic posts and comments for the benchmark: varied texts, one in ten about Acme."""
+    import random
+
+    rnd = random.Random(seed)
+    moods = ["love it", "terrible support", "works fine", "never again", "great value", "meh", "so slow"]
+    things = ["the app", "my card", "the branch", "their website", "customer service", "the new plan"]
+    fake.ratelimit_remaining = 1e9  # no pacing: the benchmark measures scrm, not Reddit's limit
+    fake.add(
+        *[
+            post(
+                f"p{i}",
+                sub=sub,
+                created=T0 - 30 * i,
+                title=f"{'Acme ' if i % 10 == 0 else ''}{rnd.choice(things)}: {rnd.choice(moods)}",
+                selftext=" ".join(rnd.choice(moods) for _ in range(rnd.randint(0, 12))),
+                author=f"user{rnd.randint(1, posts // 3 + 1)}",
+                score=rnd.randint(-3, 500),
+                num_comments=rnd.randint(0, 80),
+            )
+            for i in range(posts)
+        ],
+        *[
+            comment(
+                f"c{i}",
+                sub=sub,
+                created=T0 - 17 * i,
+                body=f"{rnd.choice(moods)}, {rnd.choice(things)} {rnd.choice(moods)}",
+                link=f"p{rnd.randrange(max(posts, 1))}",
+                author=f"user{rnd.randint(1, comments // 3 + 1)}",
+                score=rnd.randint(-3, 100),
+            )
+            for i in range(comments)
+        ],
+    )
+
+
+def main() -> None:
+    """Serve benchmark data in a process of its own: prints the URL, stops after --max-seconds."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--comments", type=int, default=10_000)
+    parser.add_argument("--max-seconds", type=float, default=900, help="stop by itself after this long")
+    args = parser.parse_args()
+    fake = FakeReddit()
+    bench_data(fake, posts=args.posts, comments=args.comments)
+    with RedditServer(fake) as server:
+        print(server.url, flush=True)
+        time.sleep(args.max_seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -68,7 +68,7 @@ def test_page_renders_the_tabs_history_and_brands(run_page, page_db) -> None:
     at = run_page(PAGE)
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Data"
-    assert [t.label for t in at.tabs] == ["Import", "History", "Brands", "Re-score"]
+    assert [t.label for t in at.tabs] == ["Import", "History", "Brands", "Re-score", "Reddit"]
 
     history = at.tabs[1].dataframe[0].value
     expected = admin.import_history(engine=page_db.engine)
