@@ -40,6 +40,15 @@ FAST = {  # retries and waits kept short; refresh off unless a test turns it on
     "reddit_retries": 2,
     "reddit_timeout": 2.0,
     "reddit_refresh_hours": 0,
+    "reddit_subreddits": "",  # whatever the machine's environment or secrets.toml say
+    "reddit_search_subreddits": "",
+}
+
+QUIET_ENV = {  # the same for the command line's environment
+    "SCRM_SCORE_WORKERS": "1",
+    "SCRM_REDDIT_BACKOFF": "0.01",
+    "SCRM_REDDIT_SUBREDDITS": "",
+    "SCRM_REDDIT_SEARCH_SUBREDDITS": "",
 }
 
 
@@ -236,7 +245,7 @@ def test_resume_after_the_process_is_killed_between_pages(tmp_path: Path, server
     reached = threading.Event()
     server.fake.fail("/r/big/new", status=200, param=("after", "t3_b199"), delay=30, event=reached)
     url = f"sqlite:///{tmp_path / 'scrm.db'}"
-    env = {**os.environ, **server.env(), "SCRM_SCORE_WORKERS": "1", "SCRM_REDDIT_REFRESH_HOURS": "0"}
+    env = {**os.environ, **server.env(), **QUIET_ENV, "SCRM_REDDIT_REFRESH_HOURS": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "scrm", "--database-url", url, "collect", "reddit", "--subreddit", "big"],
         cwd=ROOT,
@@ -405,7 +414,7 @@ def test_a_changed_query_starts_its_search_over(db: Engine, server: RedditServer
     edit_brand(engine=db, name="Acme", query="acme OR roadrunner")
     result = collect_reddit(engine=db, brands=["Acme"], settings=s)
     assert result.stored == 1 and "t3_q2" in mentions(db)
-    assert checkpoint(db, f"search|{1}|all")["query"] == "acme OR roadrunner"
+    assert checkpoint(db, "search|1|all")["query"] == "acme OR roadrunner"
 
 
 def test_configuration_errors(db: Engine, server: RedditServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -434,12 +443,14 @@ def cli(*args: str, db_path: Path, server: RedditServer, **env: str) -> subproce
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, **server.env(), "SCRM_SCORE_WORKERS": "1", "SCRM_REDDIT_BACKOFF": "0.01", **env},
+        env={**os.environ, **server.env(), **QUIET_ENV, **env},
         timeout=120,
     )
 
 
-def test_cli_collect_summary_json_watch_and_exit_codes(tmp_path: Path, server: RedditServer) -> None:
+def test_cli_collect_summary_json_watch_and_exit_codes(
+    tmp_path: Path, server: RedditServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "cli.db"
     engine = make_engine(f"sqlite:///{path}")
     init_db(engine)
@@ -447,18 +458,35 @@ def test_cli_collect_summary_json_watch_and_exit_codes(tmp_path: Path, server: R
     posts, comments = special_items()
     server.fake.add(*posts, *comments)
     server.fake.fail("/r/broken/", status=500, times=-1)
-    args = ("--watch", "--interval", "0.1", "--runs", "2", "--json", "--brand", "Acme")
-    watch = cli(*args, db_path=path, server=server)
-    assert watch.returncode == 0, watch.stderr
+    args = (
+        "--watch",
+        "--interval",
+        "0.1",
+        "--runs",
+        "2",
+        "--json",
+        "--brand",
+        "Acme",
+        "--subreddit",
+        "broken",
+    )
+    watch = cli(*args, db_path=path, server=server)  # as cron or a terminal runs it
+    assert watch.returncode == 1, watch.stderr  # a listing failed
     first, second = (json.loads(line) for line in watch.stdout.splitlines())  # one JSON line per run
-    assert (first["run_id"], first["fetched"], first["stored"], first["errors"]) == (1, 4, 4, [])
-    assert (second["run_id"], second["stored"], second["status"]) == (2, 0, "done")
-    failing = cli("--subreddit", "test", "--subreddit", "broken", db_path=path, server=server)
-    assert failing.returncode == 1, failing.stderr
-    line = failing.stdout.strip()
-    assert line.startswith("reddit run 3: fetched 7, stored 1, ") and "errors 2" in line, line
-    assert "error: r/broken new posts: HTTP 500 Internal Server Error, 4 attempts" in failing.stderr
-    assert "Traceback" not in failing.stderr
+    assert (first["run_id"], first["fetched"], first["stored"], first["status"]) == (1, 4, 4, "failed")
+    assert first["errors"] == [
+        "r/broken new posts: HTTP 500 Internal Server Error, 4 attempts",
+        "r/broken new comments: HTTP 500 Internal Server Error, 4 attempts",
+    ]
+    assert (second["run_id"], second["stored"]) == (2, 0)
+    assert watch.stderr.count("error: r/broken new posts: HTTP 500") == 2 and "Traceback" not in watch.stderr
+    for name, value in {**server.env(), **QUIET_ENV}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["--database-url", f"sqlite:///{path}", "collect", "reddit", "--subreddit", "test"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(
+        "reddit run 3: fetched 7, stored 1, updated 0, duplicates 4, skipped 2, errors 0; "
+    )
     engine.dispose()
 
 
@@ -466,6 +494,8 @@ def test_cli_configuration_errors_exit_2(
     tmp_path: Path, server: RedditServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    for name, value in QUIET_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SCRM_REDDIT_CLIENT_ID", "")
     url = f"sqlite:///{tmp_path / 'c.db'}"
