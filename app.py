@@ -46,6 +46,7 @@ PAGES = {
         st.Page("pages/customer.py", title="Customer", icon=":material/person_search:", url_path="customer"),
         st.Page("pages/segments.py", title="Segments", icon=":material/public:", url_path="segments"),
         st.Page("pages/leads.py", title="Leads", icon=":material/sell:", url_path="leads"),
+        st.Page("pages/identities.py", title="Identities", icon=":material/link:", url_path="identities"),
     ],
     "Admin": [
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
