@@ -37,7 +37,7 @@ from scrm.ingest.batches import (
     start_batch,
 )
 from scrm.ingest.files import MentionFile, RowError
-from scrm.ingest.mapping import as_text, first_bad_value, fold_name
+from scrm.ingest.mapping import as_text, first_bad_value, fold_name, match_columns
 from scrm.linking import (
     customer_handles,
     drop_stale_candidates,
@@ -196,17 +196,9 @@ def parse_map_args(items: Sequence[str]) -> dict[str, str]:
 
 def detect_mapping(columns: Sequence[str]) -> dict[str, str]:
     """Map fields and ``handle.PLATFORM`` to columns by common CRM export names."""
-    folded = {fold_name(c): c for c in columns}
-    used: set[str] = set()
-    mapping: dict[str, str] = {}
-    for fld in FIELDS:
-        for cand in CANDIDATES[fld]:
-            col = folded.get(cand)
-            if col is not None and col not in used:
-                mapping[fld] = col
-                used.add(col)
-                break
-    for name, col in folded.items():
+    mapping = match_columns(columns, FIELDS, CANDIDATES)
+    used = set(mapping.values())
+    for name, col in {fold_name(c): c for c in columns}.items():
         match = _HANDLE_COLUMN.match(name)
         key = HANDLE_PREFIX + platform_name(match["p"]) if match else ""
         if match and col not in used and key not in mapping:

@@ -174,19 +174,26 @@ def fold_name(name: str) -> str:
     return re.sub(r"[\s.\-/]+", "_", name.strip().lower())
 
 
-def detect_mapping(columns: Sequence[str]) -> dict[str, str]:
-    """Map fields to columns by common export names (each column used once)."""
+def match_columns(
+    columns: Sequence[str], fields: Sequence[str], candidates: Mapping[str, Sequence[str]]
+) -> dict[str, str]:
+    """Map each field to the first column named like one of its candidates (each column once)."""
     folded = {fold_name(c): c for c in columns}
     used: set[str] = set()
     mapping: dict[str, str] = {}
-    for fld in FIELDS:
-        for cand in CANDIDATES[fld]:
+    for fld in fields:
+        for cand in candidates[fld]:
             col = folded.get(cand)
             if col is not None and col not in used:
                 mapping[fld] = col
                 used.add(col)
                 break
     return mapping
+
+
+def detect_mapping(columns: Sequence[str]) -> dict[str, str]:
+    """Map fields to columns by common export names (each column used once)."""
+    return match_columns(columns, FIELDS, CANDIDATES)
 
 
 def parse_map_args(items: Sequence[str]) -> dict[str, str]:
