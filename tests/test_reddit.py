@@ -240,6 +240,15 @@ def test_pagination_follows_after(db: Engine, server: RedditServer) -> None:
     assert [r.params["limit"] for r in server.fake.requests("/r/big/new")] == ["100"] * 3
 
 
+def test_since_skips_older_items(db: Engine, server: RedditServer) -> None:
+    big(server, 250)
+    since = datetime.fromtimestamp(T0 - 600, UTC)
+    result = collect_reddit(engine=db, subreddits=["big"], since=since, settings=settings_for(server))
+    assert result.ok and set(mentions(db)) == {f"t3_b{i}" for i in range(10)}  # b10 is exactly 600 s old
+    assert gets(server, "/r/big/new") == [None]  # the first page reached --since: no second page
+    assert checkpoint(db, "new|big")["high_water"] == T0
+
+
 def test_resume_after_the_process_is_killed_between_pages(tmp_path: Path, server: RedditServer) -> None:
     big(server)
     reached = threading.Event()
