@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -75,25 +72,6 @@ def query_matches(_engine: Engine, query: str, sample: int = admin.QUERY_SAMPLE)
 def timezones() -> list[str]:
     """Every IANA timezone, UTC first."""
     return ["UTC", *sorted(z for z in available_timezones() if z != "UTC")]
-
-
-def forget_upload() -> None:
-    """Delete the temp copy of an upload the user has removed."""
-    saved = st.session_state.pop("data_saved_upload", None)
-    if saved:
-        shutil.rmtree(Path(saved[1]).parent, ignore_errors=True)
-
-
-def saved_upload(uploaded: Any) -> Path:
-    """The upload copied to a temp file of its own name (the format is sniffed from it)."""
-    saved = st.session_state.get("data_saved_upload")
-    if saved and saved[0] == uploaded.file_id and Path(saved[1]).exists():
-        return Path(saved[1])
-    if saved:
-        shutil.rmtree(Path(saved[1]).parent, ignore_errors=True)
-    path = admin.save_upload(uploaded, uploaded.name, tempfile.mkdtemp(prefix="scrm-upload-"))
-    st.session_state["data_saved_upload"] = (uploaded.file_id, str(path))
-    return path
 
 
 def show_rejections(batch_id: int, *, key: str) -> None:
@@ -177,11 +155,11 @@ def import_tab() -> None:
     )
     uploaded = st.file_uploader("Mention file", type=UPLOAD_TYPES, key="data_upload")
     if uploaded is None:
-        forget_upload()
+        ui.forget_upload("data_saved_upload")
         if "data_last_import" in st.session_state:
             show_result(st.session_state["data_last_import"])
         return
-    path = saved_upload(uploaded)
+    path = ui.saved_upload(uploaded, "data_saved_upload")
     try:
         preview = admin.preview_file(path, display_name=uploaded.name)
     except ScrmError as exc:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,25 +17,6 @@ PLATFORMS = ["twitter", "reddit", "facebook", "instagram", "tiktok", "youtube", 
 
 ctx = ui.context()
 engine = ui.get_engine()
-
-
-def forget_upload() -> None:
-    """Delete the temp copy of an upload the user has removed."""
-    saved = st.session_state.pop("ident_saved_upload", None)
-    if saved:
-        shutil.rmtree(Path(saved[1]).parent, ignore_errors=True)
-
-
-def saved_upload(uploaded: Any) -> Path:
-    """The upload copied to a temp file of its own name (the format is sniffed from it)."""
-    saved = st.session_state.get("ident_saved_upload")
-    if saved and saved[0] == uploaded.file_id and Path(saved[1]).exists():
-        return Path(saved[1])
-    if saved:
-        shutil.rmtree(Path(saved[1]).parent, ignore_errors=True)
-    path = admin.save_upload(uploaded, uploaded.name, tempfile.mkdtemp(prefix="scrm-customers-"))
-    st.session_state["ident_saved_upload"] = (uploaded.file_id, str(path))
-    return path
 
 
 def user_name() -> str | None:
@@ -78,9 +56,9 @@ def import_section() -> None:
     )
     uploaded = st.file_uploader("Customer file", type=UPLOAD_TYPES, key="ident_upload")
     if uploaded is None:
-        forget_upload()
+        ui.forget_upload("ident_saved_upload")
     else:
-        path = saved_upload(uploaded)
+        path = ui.saved_upload(uploaded, "ident_saved_upload")
         try:
             preview = admin.preview_file(path, display_name=uploaded.name)
         except ScrmError as exc:

@@ -8,14 +8,18 @@ as ``_engine`` so it is not hashed). ``scrm`` itself never imports Streamlit.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from scrm import brands, responses, search, terms, trends
+from scrm import admin, brands, responses, search, terms, trends
 from scrm.db import init_db, make_engine
 from scrm.filters import Filters
 from scrm.models import Brand
@@ -149,3 +153,21 @@ def empty_state(message: str) -> None:
 def inbound_posts(_engine: Engine, filters: Filters) -> pd.DataFrame:
     """Cached :func:`scrm.responses.inbound_posts`."""
     return responses.inbound_posts(engine=_engine, filters=filters)
+
+
+def forget_upload(key: str) -> None:
+    """Delete the temp copy of an upload (kept under session ``key``) the user has removed."""
+    saved = st.session_state.pop(key, None)
+    if saved:
+        shutil.rmtree(Path(saved[1]).parent, ignore_errors=True)
+
+
+def saved_upload(uploaded: UploadedFile, key: str) -> Path:
+    """The upload copied to a temp file of its own name (the format is sniffed from it), once per file."""
+    saved = st.session_state.get(key)
+    if saved and saved[0] == uploaded.file_id and Path(saved[1]).exists():
+        return Path(saved[1])
+    forget_upload(key)
+    path = admin.save_upload(uploaded, uploaded.name, tempfile.mkdtemp(prefix="scrm-upload-"))
+    st.session_state[key] = (uploaded.file_id, str(path))
+    return path
