@@ -34,6 +34,7 @@ PAGES = [
     ("customer", "customer", "Customer", 0),
     ("segments", "segments", "Segments", 0),  # few linked customers post in the small e2e demo
     ("leads", "leads", "Leads", 0),
+    ("identities", "identities", "Identities", 0),
     ("data", "data", "Data", 0),
     ("quality", "quality", "Sentiment quality", 2),  # confusion matrix and F1 by label
 ]
