@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -321,7 +321,8 @@ def test_cli_leads(engine, tmp_path, capsys) -> None:
 def test_the_demo_comes_with_leads(memory_engine) -> None:
     from scrm.ingest.demo import load_demo
 
-    load_demo(engine=memory_engine, mentions=3000, customers=300)
+    end = datetime(2026, 11, 24, 12, tzinfo=UTC)  # a fixed end: the same demo on every run
+    load_demo(engine=memory_engine, mentions=3000, customers=1000, end=end)
     found = leads.list_leads(engine=memory_engine, limit=10_000)
     assert len(found) > 20
     assert set(found["kind"]) <= set(leads.KINDS) and "purchase_intent" in set(found["kind"])
