@@ -36,7 +36,8 @@ def test_acknowledge_an_alert_from_the_inbox(page, app_url, e2e_database_url) ->
     assert_no_error(page)
     queue = dataframe(page, "alert")
     assert TITLE in grid_texts(page, queue, contains=(TITLE,))  # the title as text, not markup
-    click_grid_row(page, queue, 0)  # P1 first
+    click_grid_row(page, queue, 0)  # P1 first, and the soonest SLA among P1s
+    expect(page.get_by_text(f"Alert #{alert_id}", exact=True)).to_be_visible()
     page.locator('input[aria-label="Your name (for the audit trail)"]').fill("e2e-tester")
     with rerun(page):
         page.get_by_role("button", name="Apply to 1 alert").click()
