@@ -297,8 +297,6 @@ def test_funnel_figure(engine) -> None:
 
 
 def test_cli_leads(engine, tmp_path, capsys) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the CLI is run once, on SQLite")
     build_world(engine)
     url = engine.url.render_as_string(hide_password=False)
     assert main(["--database-url", url, "leads", "find", "--json"]) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from .helpers import (
     assert_no_error,
@@ -93,6 +94,8 @@ def test_shared_link_sets_the_filters(page, app_url):
     open_page(page, app_url, f"?period=30d&brand={quote(BRAND)}")
     assert_no_error(page)
     assert select_value(page, "Period") == "Last 30 days"
+    tags = sidebar(page).locator('[data-testid="stMultiSelectTagsContainer"] [data-tag]')
+    expect(tags.first).to_be_visible()  # the tags can paint a moment after the script ends
     assert multiselect_values(page, "Brands") == [BRAND]
     params = query(page)
     assert params.get("period") == ["30d"] and params.get("brand") == [BRAND], page.url
