@@ -15,7 +15,9 @@ from scrm.exceptions import ConfigError, DatabaseError
 from scrm.models import Mention
 
 
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning")
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning"
+)
 def test_migrated_schema_equals_the_models(engine) -> None:
     with engine.connect() as conn:
         opts = {"compare_type": True, "include_object": include_object}

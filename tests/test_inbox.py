@@ -102,12 +102,16 @@ def test_queue_is_by_priority_then_sla_left_and_counts_open(three) -> None:
 
 
 def test_an_alert_unanswered_past_its_sla_raises_its_own_alert_once(three) -> None:
-    engine, (a, b, c) = three
+    engine, (_, b, c) = three
     act(engine=engine, alert_ids=[c], action="respond", response="on it", user="ana", now=T0 + H)
-    raised = raise_sla_breaches(engine=engine, now=T0 + 3 * H)  # b (due +1 h) is late; a is not yet; c answered
+    raised = raise_sla_breaches(
+        engine=engine, now=T0 + 3 * H
+    )  # b (due +1 h) is late; a is not yet; c answered
     assert len(raised) == 1
     breach = get_alert(engine=engine, alert_id=raised[0])
-    assert breach["kind"] == "sla_breach" and breach["priority"] == 1 and breach["detail"]["breached_alert"] == b
+    assert (
+        breach["kind"] == "sla_breach" and breach["priority"] == 1 and breach["detail"]["breached_alert"] == b
+    )
     assert breach["sla_due_at"] == T0 + 3 * H + timedelta(hours=1)
     assert raise_sla_breaches(engine=engine, now=T0 + 4 * H) == []  # once per breached alert
     assert "sla_breached" in list(events(engine=engine, alert_id=b)["action"])

@@ -14,8 +14,12 @@ def test_inbox_shows_the_open_alerts_and_the_response_times(run_page, page_db) -
     add_alerts(
         page_db.engine,
         [
-            {"priority": 1, "title": "<img src=x onerror=alert(1)> spike", "sla_due_at": now - timedelta(hours=1),
-             "onset_at": now - timedelta(hours=2)},
+            {
+                "priority": 1,
+                "title": "<img src=x onerror=alert(1)> spike",
+                "sla_due_at": now - timedelta(hours=1),
+                "onset_at": now - timedelta(hours=2),
+            },
             {"priority": 3, "status": "resolved", "onset_at": now - timedelta(hours=5)},
         ],
         at=now,
