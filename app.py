@@ -7,16 +7,18 @@ in the URL, so a view can be shared as a link), presentation mode, then the page
 from __future__ import annotations
 
 import threading
+from contextlib import suppress
 from datetime import timedelta
 
 import streamlit as st
 from sqlalchemy.engine import Engine
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from pages import ui
 from scrm.config import get_settings
 from scrm.exceptions import ScrmError
 from scrm.filters import FILTER_PARAMS, PERIODS, Filters, params_from_state, period_bounds, state_from_params
-from scrm.ingest.demo import load_demo
+from scrm.ingest.demo import demo_state, load_demo
 from scrm.models import LABELS
 from scrm.stats import has_mentions
 from scrm.timeutil import get_zone, utcnow
@@ -72,23 +74,33 @@ def demo_lock() -> threading.Lock:
 
 
 def ensure_demo() -> None:
-    """Load the demo into an empty database, with progress on screen."""
+    """Load the demo into an empty database (or finish one cut short), with progress on screen."""
     engine = ui.get_engine()
-    if has_mentions(engine=engine):
+    if has_mentions(engine=engine) and demo_state(engine=engine) != "partial":
         return
     with demo_lock():
-        if not has_mentions(engine=engine):  # another session may have loaded it meanwhile
-            load_with_progress(engine)
+        state = demo_state(engine=engine)  # another session may have loaded it meanwhile
+        if state in ("empty", "partial"):
+            load_with_progress(engine, resume=state == "partial")
     st.cache_data.clear()
 
 
-def load_with_progress(engine: Engine) -> None:
+def load_with_progress(engine: Engine, *, resume: bool) -> None:
     """The first-start demo load, with a status box and a progress bar."""
-    with st.status("Empty database: loading the demo data set…", expanded=True) as status:
+    title = (
+        "Finishing the demo data set a closed page left incomplete…"
+        if resume
+        else "Empty database: loading the demo data set…"
+    )
+    with st.status(title, expanded=True) as status:
         bar = st.progress(0.0, text="Generating and scoring demo mentions")
 
         def progress(done: int, total: int) -> None:
-            bar.progress(min(done / max(total, 1), 1.0), text=f"{done:,} of {total:,} demo mentions stored")
+            # A closed tab stops the page, not the load: the demo must not be left half stored.
+            with suppress(StopException):
+                bar.progress(
+                    min(done / max(total, 1), 1.0), text=f"{done:,} of {total:,} demo mentions stored"
+                )
 
         summary = load_demo(engine=engine, mentions=get_settings().demo_mentions, progress=progress)
         status.update(

@@ -127,3 +127,13 @@ def test_the_demo_team_worked_the_crisis_alert(engine) -> None:
     again = events(engine=engine, alert_id=int(crisis["id"]))
     load_demo(engine=engine, mentions=8000, customers=300, end=END)  # nothing is worked twice
     assert len(events(engine=engine, alert_id=int(crisis["id"]))) == len(again)
+
+
+def test_demo_state(memory_engine) -> None:
+    from scrm.ingest.demo import demo_state
+    from scrm.ingest.pipeline import ingest_mentions
+    from tests.factories import mention
+
+    assert demo_state(engine=memory_engine) == "empty"
+    ingest_mentions([mention(1)], engine=memory_engine, source="file")
+    assert demo_state(engine=memory_engine) == "data"  # the user's own data: never "completed" by a demo

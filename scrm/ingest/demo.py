@@ -30,7 +30,7 @@ from scrm.brands import add_brand, list_brands
 from scrm.ingest.pipeline import ImportResult, ingest_mentions
 from scrm.leads import find_leads, whole_history
 from scrm.linking import link
-from scrm.models import BrandCreate, Customer, MentionCreate
+from scrm.models import AuditLog, BrandCreate, Customer, ImportBatch, MentionCreate
 from scrm.responses import add_brand_accounts
 from scrm.timeutil import utcnow
 
@@ -651,6 +651,22 @@ def store_customers(rows: Iterator[dict], *, engine: Engine, chunk: int = 1000) 
     return inserted
 
 
+DEMO_LOADED = "demo_loaded"
+
+
+def demo_state(*, engine: Engine) -> str:
+    """``empty`` (no mention), ``complete`` (a demo load finished), ``partial`` (a demo load
+    was cut short: run it again to complete it) or ``data`` (mentions from elsewhere)."""
+    audit, batch, mention = AuditLog.__table__, ImportBatch.__table__, sa.table("mention", sa.column("id"))
+    with engine.connect() as conn:
+        if conn.execute(sa.select(mention.c.id).limit(1)).first() is None:
+            return "empty"
+        if conn.execute(sa.select(audit.c.id).where(audit.c.action == DEMO_LOADED).limit(1)).first():
+            return "complete"
+        started = conn.execute(sa.select(batch.c.id).where(batch.c.source == "demo").limit(1)).first()
+    return "partial" if started else "data"
+
+
 DEMO_TEAM = ("maya", "tom", "priya")
 DEMO_RESPONSES = (
     "We hear you. Our team is looking into it and will reply to everyone affected today.",
@@ -731,6 +747,17 @@ def load_demo(
     default_rules(engine=engine, user=SYSTEM_USER)
     evaluate(engine=engine, replay=True)
     work_the_inbox(engine=engine, seed=seed, end=_default_end(end))
+    with engine.begin() as conn:  # the marker that the demo is whole (see demo_state)
+        conn.execute(
+            sa.insert(AuditLog.__table__).values(
+                at=utcnow(),
+                username=SYSTEM_USER,
+                action=DEMO_LOADED,
+                entity="demo",
+                entity_id=str(seed),
+                detail={},
+            )
+        )
     return DemoSummary(
         brands=len(BRANDS),
         mentions=result,
