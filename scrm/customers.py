@@ -18,7 +18,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from scrm.exceptions import ImportFormatError, NotFoundError
 from scrm.ingest.batches import (
+    BatchResult,
+    Rejection,
     dialect_insert,
     finish_batch,
     raw_record,
@@ -130,47 +132,12 @@ _AL, _AE, _N = Alert.__table__, AlertEvent.__table__, Notification.__table__
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """A row that was not stored: its number and why."""
-
-    row: int
-    reason: str
-
-
 @dataclass
-class CustomerImportResult:
-    """What a customer import did. ``rejections`` holds the first 1,000; all are in the database."""
+class CustomerImportResult(BatchResult):
+    """What a customer import did (:class:`BatchResult` plus unchanged rows and links made)."""
 
-    batch_id: int
-    read: int = 0
-    stored: int = 0
-    updated: int = 0
     unchanged: int = 0
-    rejected: int = 0
     linked: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
-    seconds: float = 0.0
-    file_name: str = ""
-    format: str = ""
-    mapping: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (the ``import-customers --json`` output)."""
-        return {
-            "batch_id": self.batch_id,
-            "file": self.file_name,
-            "format": self.format,
-            "read": self.read,
-            "stored": self.stored,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
-            "linked": self.linked,
-            "rejections": [{"row": r.row, "reason": r.reason} for r in self.rejections],
-            "mapping": self.mapping,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 def parse_map_args(items: Sequence[str]) -> dict[str, str]:

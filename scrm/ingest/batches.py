@@ -8,6 +8,7 @@ transaction as the rows they describe, and mark the batch done or failed at the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,43 @@ from scrm.models import ImportBatch, ImportRejection
 from scrm.timeutil import utcnow
 
 _B = ImportBatch.__table__
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A row that was not stored (or a duplicate inside the file): its number and why."""
+
+    row: int
+    reason: str
+
+
+@dataclass
+class BatchResult:
+    """What an import did; importers add their own counts. ``rejections`` holds the first
+    1,000; all are in the database."""
+
+    batch_id: int
+    read: int = 0
+    stored: int = 0
+    updated: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    seconds: float = 0.0
+    file_name: str = ""
+    format: str = ""
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (the importers' ``--json`` output): every field, ``file_name`` as ``file``."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "rejections":
+                value = [{"row": r.row, "reason": r.reason} for r in value]
+            elif f.name == "seconds":
+                value = round(value, 3)
+            out["file" if f.name == "file_name" else f.name] = value
+        return out
 
 
 def dialect_insert(conn: Connection, table: sa.Table) -> Any:

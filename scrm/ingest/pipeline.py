@@ -26,6 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 from scrm.brands import ensure_brands
 from scrm.exceptions import ScrmError
 from scrm.ingest.batches import (
+    BatchResult,
+    Rejection,
     dialect_insert,
     finish_batch,
     raw_record,
@@ -57,47 +59,12 @@ _MB = MentionBrand.__table__
 _A = Author.__table__
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """A row that was not stored (or a duplicate inside the file): its number and why."""
-
-    row: int
-    reason: str
-
-
 @dataclass
-class ImportResult:
-    """What an import did. ``rejections`` holds the first 1,000; all are in the database."""
+class ImportResult(BatchResult):
+    """What a mention import did (:class:`BatchResult` plus duplicates and ignored columns)."""
 
-    batch_id: int
-    read: int = 0
-    stored: int = 0
-    updated: int = 0
     duplicates: int = 0
-    rejected: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
-    seconds: float = 0.0
-    file_name: str = ""
-    format: str = ""
-    mapping: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (the ``import --json`` output)."""
-        return {
-            "batch_id": self.batch_id,
-            "file": self.file_name,
-            "format": self.format,
-            "read": self.read,
-            "stored": self.stored,
-            "updated": self.updated,
-            "duplicates": self.duplicates,
-            "rejected": self.rejected,
-            "rejections": [{"row": r.row, "reason": r.reason} for r in self.rejections],
-            "mapping": self.mapping,
-            "ignored_columns": self.ignored_columns,
-            "seconds": round(self.seconds, 3),
-        }
 
 
 Item = tuple[int, MentionCreate | Rejection]
